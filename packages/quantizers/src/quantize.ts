@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { categoricalDerivatives, cellLogits, gridWindow, maskLogits, windowSize } from './categorical';
+import { broadcastParam, channelLayout, reduceToParam, type ChannelLayout } from './channels';
+import { resolveQuantizerConfig, type QuantizerConfig, type ResolvedQuantizerConfig } from './config';
+import { QuantizerInputError } from './errors';
+import { Grid } from './grid';
+import { hardCode, resolveMask, weightsAt, type QuantizerMask, type ResolvedMask } from './mask';
+import { selectRq } from './rq';
+import { selectSrq } from './srq';
+import { steQuantize } from './ste';
+
+/**
+ * The learnable parameters of a quantizer, as tensors (usually `tf.Variable`s): shape `[]` per
+ * tensor, `[C]` per channel.
+ */
+export interface QuantizerParams {
+  /** log α, the log of the grid step. */
+  logAlpha: tf.Tensor;
+  /** ρ = log(σ/α), the log of the noise scale relative to the step (relaxed methods only). */
+  logSigma?: tf.Tensor;
+}
+
+/** Options of one quantizer call. */
+export interface QuantizeOptions {
+  /** Training pass (method's forward and gradients) or inference (deterministic rounding). */
+  training: boolean;
+  /** Codes to remove or reweight (the DropBits / BitGates hook), see {@link QuantizerMask}. */
+  mask?: QuantizerMask;
+  /** Seed of the Gumbel noise of `rq` / `rq-st` for this call. Default: `config.seed`. */
+  seed?: number;
+}
+
+/**
+ * Quantizes `x` with explicit parameters: the functional core of {@link Quantizer}
+ * (ALGORITHM.md §1–3). Differentiable with respect to `x`, `params.logAlpha`, `params.logSigma` and
+ * the mask weights through `tf.grad` / `tf.variableGrads`; the gradients are analytic
+ * (`tf.customGrad`), so they do not depend on which op gradients the application registered.
+ *
+ * - inference (`training: false`), every method: `x̂ = α·clip(round(x/α), k_min, k_max)`;
+ * - `ste`: the same forward, straight-through gradients (LSQ-style step gradient);
+ * - `srq`: the same forward, gradients of the multi-class straight-through estimator;
+ * - `rq`: a Gumbel-softmax sample of the categorical over the local window;
+ * - `rq-st`: the hard sample forward, the concrete sample's gradients.
+ *
+ * @param x - float tensor to quantize
+ * @param params - `logAlpha` (and `logSigma` for rq / rq-st / srq)
+ * @param config - quantizer configuration (resolved or not)
+ * @param options - `training`, optional `mask` and `seed`
+ * @returns a tensor of x's shape
+ * @throws {@link QuantizerConfigError} for a bad config or mask; {@link QuantizerInputError} for a
+ *   bad input (NaN with `debug`, a missing parameter, a shape that does not fit)
+ * @example
+ * ```ts
+ * const y = quantize(x, { logAlpha: tf.scalar(Math.log(0.1)), logSigma: tf.scalar(Math.log(1 / 3)) },
+ *   { bits: 2, method: 'srq' }, { training: true });
+ * ```
+ */
+export function quantize(
+  x: tf.Tensor,
+  params: QuantizerParams,
+  config: QuantizerConfig | ResolvedQuantizerConfig,
+  options: QuantizeOptions,
+): tf.Tensor {
+  const cfg = resolveQuantizerConfig(config);
+  const grid = new Grid(cfg);
+  if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') {
+    throw new QuantizerInputError(`quantize expects a float32 tensor; got ${x instanceof tf.Tensor ? x.dtype : typeof x}.`, { field: 'x' });
+  }
+  if (cfg.debug) assertFinite(x, 'x');
+  const layout = channelLayout(x.shape, cfg.perChannel ? cfg.channelAxis : null);
+  checkParam(params.logAlpha, 'logAlpha', layout);
+  const needsSigma = options.training && cfg.method !== 'ste';
+  if (needsSigma) checkParam(params.logSigma, 'logSigma', layout);
+
+  return tf.tidy(() => {
+    const mask = resolveMask(options.mask, grid, cfg.debug);
+    if (!options.training) {
+      const alpha = broadcastParam(tf.exp(params.logAlpha), layout);
+      return tf.mul(alpha, hardCode(grid, tf.div(x, alpha), mask, cfg.window));
+    }
+    if (cfg.method === 'ste') return steQuantize(x, params.logAlpha, grid, layout, mask, cfg.window);
+    return relaxedQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, options.seed ?? cfg.seed);
+  });
+}
+
+/** `srq`, `rq` and `rq-st`: forward by the method's selection, backward by {@link categoricalDerivatives}. */
+function relaxedQuantize(
+  x: tf.Tensor,
+  logAlpha: tf.Tensor,
+  logSigma: tf.Tensor,
+  grid: Grid,
+  cfg: ResolvedQuantizerConfig,
+  layout: ChannelLayout,
+  mask: ResolvedMask,
+  seed: number,
+): tf.Tensor {
+  const size = windowSize(grid, cfg.window);
+  const window = (xIn: tf.Tensor, la: tf.Tensor) => {
+    const alpha = broadcastParam(tf.exp(la), layout);
+    const r = tf.div(xIn, alpha);
+    return { alpha, r, win: gridWindow(grid, r, size, mask.stride) };
+  };
+  // Mask weights depend on the window codes, which carry no gradient: compute the codes behind a
+  // zero-gradient boundary, so that gradients reach whatever produced the weights (BitGates) only.
+  const weights = mask.weights ? weightsAt(mask.weights, withoutGradient((a, b) => window(a, b).win.codes, x, logAlpha)) : null;
+
+  const f = tf.customGrad((...args) => {
+    const [xIn, la, rho] = args as tf.Tensor[];
+    const m = weights ? (args[3] as tf.Tensor) : null;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const out = tf.tidy(() => {
+      const { alpha, r, win } = window(xIn!, la!);
+      const ratio = broadcastParam(tf.exp(rho!), layout);
+      const { A, B, logits } = cellLogits(win, r, tf.broadcastTo(ratio, r.shape));
+      const masked = maskLogits(logits, m, win.valid);
+      const sel =
+        cfg.method === 'srq'
+          ? selectSrq(masked, win, r, grid, mask.stride, m)
+          : selectRq(masked, win, cfg.temperature, seed, cfg.method === 'rq-st');
+      return { value: tf.mul(alpha, sel.code), weights: sel.weights, codes: win.codes, A, B, kappa: sel.kappa };
+    });
+    const kappa = out.kappa;
+    save([xIn!, la!, rho!, out.value, out.weights, out.codes, out.A, out.B, ...(m ? [m] : [])]);
+    return {
+      value: out.value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, las, rhos, value, w, codes, A, B, ms] = saved as tf.Tensor[];
+        const d = categoricalDerivatives({
+          weights: w!,
+          codes: codes!,
+          A: A!,
+          B: B!,
+          x: xs!,
+          value: value!,
+          alpha: broadcastParam(tf.exp(las!), layout),
+          sigmaRatio: broadcastParam(tf.exp(rhos!), layout),
+          kappa,
+          mask: ms ?? null,
+        });
+        const grads = [
+          tf.mul(dy, d.dx),
+          reduceToParam(tf.mul(dy, d.dLogAlpha), layout),
+          reduceToParam(tf.mul(dy, d.dRho), layout),
+        ];
+        if (d.dMask) grads.push(tf.mul(tf.expandDims(dy, -1), d.dMask));
+        return grads;
+      },
+    };
+  });
+  return weights ? f(x, logAlpha, logSigma, weights) : f(x, logAlpha, logSigma);
+}
+
+/** Runs `fn` on the inputs with a zero gradient back to them (a stop-gradient boundary). */
+function withoutGradient(fn: (...inputs: tf.Tensor[]) => tf.Tensor, ...inputs: tf.Tensor[]): tf.Tensor {
+  const f = tf.customGrad((...args) => {
+    const ins = args.slice(0, inputs.length) as tf.Tensor[];
+    return {
+      value: tf.tidy(() => fn(...ins)),
+      gradFunc: () => ins.map((t) => tf.zerosLike(t)),
+    };
+  });
+  return f(...inputs);
+}
+
+function checkParam(param: tf.Tensor | undefined, name: string, layout: ChannelLayout): void {
+  if (!(param instanceof tf.Tensor)) {
+    throw new QuantizerInputError(`Quantizer parameter ${name} is missing; build or init the quantizer first.`, { field: name });
+  }
+  const ok = layout.axis === null ? param.size === 1 : param.rank === 1 && param.shape[0] === layout.channels;
+  if (!ok) {
+    throw new QuantizerInputError(
+      `Quantizer parameter ${name} has shape [${param.shape.join(', ')}]; expected ${layout.axis === null ? '[] (per tensor)' : `[${layout.channels}] (one per channel)`}.`,
+      { field: name, shape: param.shape },
+    );
+  }
+}
+
+/** Throws a {@link QuantizerInputError} when `t` holds NaN or ±Infinity (reads the tensor). */
+export function assertFinite(t: tf.Tensor, field: string): void {
+  const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]);
+  if (bad) throw new QuantizerInputError(`Quantizer input ${field} contains NaN or Infinity.`, { field });
+}

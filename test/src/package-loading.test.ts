@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runInNode } from './node-run';
+
+const PACKAGES = ['quantizers'];
+
+const probe = (load: string) => `${load}
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-cpu');
+await tf.setBackend('cpu');
+const q = new srq.Quantizer({ bits: 2 });
+const y = q.apply(tf.tensor1d([0.3, -0.9, 2]), { training: true });
+let err; try { new srq.Quantizer({ bits: 9 }); } catch (e) { err = e; }
+console.log(JSON.stringify({ exports: Object.keys(srq).sort(), out: Array.from(y.dataSync()), error: srq.SrqError.isInstance(err) && err.code }));
+`;
+
+describe('built packages load in plain Node', () => {
+  it.each([
+    ['ESM import', 'mjs', "import * as srq from '@srq/quantizers';"],
+    ['CommonJS require', 'cjs', "const srq = require('@srq/quantizers');"],
+  ] as const)('@srq/quantizers through %s', (_, ext, load) => {
+    const source = ext === 'cjs' ? `(async () => {${probe(load)}})().catch((e) => { console.error(e); process.exit(1); });` : probe(load);
+    const result = JSON.parse(runInNode(source, ext).trim().split('\n').at(-1)!);
+    expect(result.exports).toEqual(expect.arrayContaining(['Quantizer', 'quantize', 'dequantize', 'Grid', 'SrqError', 'gridProbabilities']));
+    expect(result.out).toHaveLength(3);
+    expect(result.error).toBe('QUANTIZER_CONFIG');
+  });
+
+  it.each(PACKAGES)('@srq/%s manifest: exports map files exist, types first, peer tfjs, no backend', (name) => {
+    const dir = join(repoRoot, 'packages', name);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(pkg.engines.node).toBe('>=20');
+    expect(pkg.files).toContain('dist');
+    for (const cond of ['import', 'require'] as const) {
+      const entry = pkg.exports['.'][cond];
+      expect(Object.keys(entry)[0]).toBe('types');
+      expect(existsSync(join(dir, entry.types))).toBe(true);
+      expect(existsSync(join(dir, entry.default))).toBe(true);
+    }
+    expect(Object.keys(pkg.peerDependencies ?? {})).toContain('@tensorflow/tfjs-core');
+    const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies });
+    expect(deps.filter((d) => /tfjs-backend|tfjs-node/.test(d))).toEqual([]);
+  });
+});

@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runInNode } from './node-run';
+
+/** The code block that follows a `<!-- doc-test: NAME` marker in a README. */
+function docBlock(readme: string, name: string): string {
+  const marker = readme.indexOf(`<!-- doc-test: ${name}`);
+  expect(marker, `doc-test marker ${name}`).toBeGreaterThanOrEqual(0);
+  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(marker));
+  expect(match).not.toBeNull();
+  return match![1]!;
+}
+
+describe('README examples run as written', () => {
+  it('@srq/quantizers quick start trains a 2-bit layer and exports its codes (plain Node, ESM)', () => {
+    const readme = readFileSync(join(repoRoot, 'packages/quantizers/README.md'), 'utf8');
+    const code = docBlock(readme, 'quick-start');
+    expect(code.split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(14);
+    const out = runInNode(code, 'mjs').trim().split('\n').at(-1)!;
+    const match = /^(\d+) ([\d.e+-]+) \[ 784, 10 \]$/.exec(out);
+    expect(match, out).not.toBeNull();
+    expect(Number(match![1])).toBe(784 * 10);
+    expect(Number(match![2])).toBeGreaterThan(0);
+  });
+});
