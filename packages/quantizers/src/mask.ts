@@ -20,11 +20,18 @@ export type CodeWeights = (codes: tf.Tensor) => tf.Tensor;
  * - `weights`: per-code weights, either a function of the window codes ({@link CodeWeights}) or a
  *   1-D tensor with one weight per grid code (ascending from `grid.minCode`).
  *
+ * - `pick` (srq, training only): `'nearest'` (default) takes the nearest kept code, the mode of
+ *   the masked categorical; `'sample'` picks one of the two kept codes around x with probability
+ *   proportional to π (an unbiased stochastic rounding on the sub-grid; elements with d = 0 keep
+ *   the nearest code). Not combinable with `weights`. `seed` makes the pick reproducible.
+ *
  * The window must contain a kept code for every element; with `drop` it always does.
  */
 export interface CodeMask {
   drop?: tf.Tensor | number;
   weights?: CodeWeights | tf.Tensor;
+  pick?: 'nearest' | 'sample';
+  seed?: number;
 }
 
 /** A {@link CodeMask}, or its `weights` alone (a function or a 1-D per-code tensor). */
@@ -34,11 +41,13 @@ export type QuantizerMask = CodeMask | CodeWeights | tf.Tensor;
 export interface ResolvedMask {
   stride: tf.Tensor | number;
   weights: CodeWeights | null;
+  pick: 'nearest' | 'sample';
+  seed: number;
 }
 
 /** Resolves and validates a {@link QuantizerMask} for a grid. Tensors it creates belong to the caller's scope. */
 export function resolveMask(mask: QuantizerMask | undefined, grid: Grid, debug = false): ResolvedMask {
-  if (mask === undefined || mask === null) return { stride: 1, weights: null };
+  if (mask === undefined || mask === null) return { stride: 1, weights: null, pick: 'nearest', seed: 0 };
   const spec: CodeMask = typeof mask === 'function' || mask instanceof tf.Tensor ? { weights: mask } : mask;
   if (typeof spec !== 'object') {
     throw new QuantizerConfigError('mask', mask, 'a CodeMask { drop?, weights? }, a function of codes, or a 1-D tensor of per-code weights');
@@ -61,9 +70,14 @@ export function resolveMask(mask: QuantizerMask | undefined, grid: Grid, debug =
   } else if (drop !== undefined) {
     throw new QuantizerConfigError('mask.drop', drop, 'an integer or a tensor of integers');
   }
+  const pick = spec.pick ?? 'nearest';
+  if (pick !== 'nearest' && pick !== 'sample') throw new QuantizerConfigError('mask.pick', pick, "'nearest' or 'sample'");
+  if (pick === 'sample' && spec.weights !== undefined) throw new QuantizerConfigError('mask.pick', pick, "'nearest' when mask.weights is given");
+  const seed = spec.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new QuantizerConfigError('mask.seed', seed, 'an integer');
   const { weights } = spec;
-  if (weights === undefined) return { stride, weights: null };
-  if (typeof weights === 'function') return { stride, weights };
+  if (weights === undefined) return { stride, weights: null, pick, seed };
+  if (typeof weights === 'function') return { stride, weights, pick, seed };
   if (weights instanceof tf.Tensor) {
     if (weights.rank !== 1 || weights.shape[0] !== grid.size) {
       throw new QuantizerConfigError('mask.weights', `tensor of shape [${weights.shape.join(', ')}]`, `a 1-D tensor with one weight per code (${grid.size} for this grid) or a function of the window codes`);
@@ -71,6 +85,8 @@ export function resolveMask(mask: QuantizerMask | undefined, grid: Grid, debug =
     const table = weights;
     return {
       stride,
+      pick,
+      seed,
       weights: (codes) => tf.gather(table, tf.cast(tf.div(tf.sub(codes, grid.minCode), grid.step), 'int32')),
     };
   }

@@ -102,6 +102,26 @@ describe('forward pass', () => {
     });
   });
 
+  it("pick: 'sample' rounds stochastically between the two kept codes around x, in proportion to π", () => {
+    const n = 20000;
+    const x = tf.fill([n], 1.0); // midway between the kept codes 0 and 2 of a 3-bit grid with 1 bit dropped
+    const mask = { drop: 1, pick: 'sample' as const, seed: 4 };
+    const out = quantize(x, params(1), { bits: 3 }, { training: true, mask }).dataSync();
+    const ups = Array.from(out).filter((v) => v === 2).length;
+    expect(Array.from(out).every((v) => v === 0 || v === 2)).toBe(true);
+    expect(Math.abs(ups / n - 0.5)).toBeLessThan(4 * Math.sqrt(0.25 / n));
+    // off-centre, the upper code's frequency is π_2 / (π_0 + π_2) of the categorical on the sub-grid
+    const near = quantize(tf.fill([n], 0.2), params(1), { bits: 3 }, { training: true, mask }).dataSync();
+    const [p0, p2] = referenceProbs(0.2, 1, 1 / 3, [0, 2], 2);
+    const expected = p2! / (p0! + p2!);
+    expect(Math.abs(Array.from(near).filter((v) => v === 2).length / n - expected)).toBeLessThan(4 * Math.sqrt((expected * (1 - expected)) / n));
+    // with d = 0 the pick is the nearest code
+    const noDrop = quantize(tf.fill([100], 1.4), params(1), { bits: 3 }, { training: true, mask: { drop: 0, pick: 'sample' } });
+    expect(Array.from(noDrop.dataSync()).every((v) => v === 1)).toBe(true);
+    // reproducible from the seed
+    expect(Array.from(quantize(x, params(1), { bits: 3 }, { training: true, mask }).dataSync())).toEqual(Array.from(out));
+  });
+
   it('rejects a drop beyond the droppable bits and NaN input in debug mode', () => {
     const x = tf.tensor1d([0.1, 0.2]);
     expect(() => quantize(x, params(1), { bits: 2 }, { training: true, mask: { drop: 2 } })).toThrow(QuantizerConfigError);

@@ -115,7 +115,7 @@ function relaxedQuantize(
       const masked = maskLogits(logits, m, win.valid);
       const sel =
         cfg.method === 'srq'
-          ? selectSrq(masked, win, r, grid, mask.stride, m)
+          ? selectSrq(masked, win, r, grid, mask, m)
           : selectRq(masked, win, cfg.temperature, seed, cfg.method === 'rq-st');
       return { value: tf.mul(alpha, sel.code), weights: sel.weights, codes: win.codes, A, B, kappa: sel.kappa };
     });
