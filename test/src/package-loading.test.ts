@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runInNode } from './node-run';
 
-const PACKAGES = ['quantizers'];
+const PACKAGES = ['quantizers', 'dropbits'];
 
 const probe = (load: string) => `${load}
 const tf = await import('@tensorflow/tfjs-core');
@@ -25,6 +25,25 @@ describe('built packages load in plain Node', () => {
     expect(result.exports).toEqual(expect.arrayContaining(['Quantizer', 'quantize', 'dequantize', 'Grid', 'SrqError', 'gridProbabilities']));
     expect(result.out).toHaveLength(3);
     expect(result.error).toBe('QUANTIZER_CONFIG');
+  });
+
+  it.each([
+    ['ESM import', 'mjs', "import * as db from '@srq/dropbits';"],
+    ['CommonJS require', 'cjs', "const db = require('@srq/dropbits');"],
+  ] as const)('@srq/dropbits through %s', (_, ext, load) => {
+    const body = `${load}
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-cpu');
+await tf.setBackend('cpu');
+const d = new db.DropBits({ p: 0.5, seed: 1 }).sample([1000], 4);
+let err; try { new db.DropBits({ p: 1 }); } catch (e) { err = e; }
+console.log(JSON.stringify({ exports: Object.keys(db).sort(), max: Math.max(...d.dataSync()), error: err && err.code }));
+`;
+    const source = ext === 'cjs' ? `(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });` : body;
+    const result = JSON.parse(runInNode(source, ext).trim().split('\n').at(-1)!);
+    expect(result.exports).toEqual(expect.arrayContaining(['DropBits', 'BitGates', 'regularize', 'bitBudgetPenalty', 'DropBitsConfigError']));
+    expect(result.max).toBe(3);
+    expect(result.error).toBe('DROPBITS_CONFIG');
   });
 
   it.each(PACKAGES)('@srq/%s manifest: exports map files exist, types first, peer tfjs, no backend', (name) => {

@@ -23,4 +23,14 @@ describe('README examples run as written', () => {
     expect(Number(match![1])).toBe(784 * 10);
     expect(Number(match![2])).toBeGreaterThan(0);
   });
+
+  it('@srq/dropbits example trains with DropBits and BitGates and reports (plain Node, ESM)', () => {
+    const readme = readFileSync(join(repoRoot, 'packages/dropbits/README.md'), 'utf8');
+    const out = JSON.parse(runInNode(docBlock(readme, 'dropbits'), 'mjs').trim().split('\n').at(-1)!);
+    expect(out.drops.samples).toBe(50 * 64 * 32);
+    expect(out.drops.frequency).toHaveLength(3);
+    expect(out.drops.frequency[0]).toBeCloseTo(0.9, 1);
+    expect(out.bits).toBeGreaterThanOrEqual(1);
+    expect(out.bits).toBeLessThanOrEqual(4);
+  });
 });

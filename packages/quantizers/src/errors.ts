@@ -35,16 +35,20 @@ export class SrqError extends Error {
 }
 
 /**
- * A quantizer (or mask) was configured with a value outside what it supports.
- * The message names the field, the value given and the allowed values.
+ * A configuration field holds a value outside what it supports. The one-line message names the
+ * subject, the field, the value given and the allowed values; `fields` holds the same.
+ * Each package subclasses it with its own `code`.
  */
-export class QuantizerConfigError extends SrqError {
+export class ConfigError extends SrqError {
+  constructor(code: string, subject: string, field: string, value: unknown, allowed: string) {
+    super(code, `Invalid ${subject} config: ${field} = ${formatValue(value)}; allowed: ${allowed}.`, { field, value, allowed });
+  }
+}
+
+/** A quantizer (or mask) was configured with a value outside what it supports. */
+export class QuantizerConfigError extends ConfigError {
   constructor(field: string, value: unknown, allowed: string) {
-    super('QUANTIZER_CONFIG', `Invalid quantizer config: ${field} = ${formatValue(value)}; allowed: ${allowed}.`, {
-      field,
-      value,
-      allowed,
-    });
+    super('QUANTIZER_CONFIG', 'quantizer', field, value, allowed);
   }
 }
 

@@ -96,14 +96,16 @@ export class Grid {
 
   /**
    * Bit levels of a tensor of codes (any shape, float or int), as float32: a lookup in the level
-   * table, so the cost is one gather whatever the bits.
+   * table, so the cost is one gather whatever the bits. Codes outside the grid (window points past
+   * its end) get the level of the nearest end.
    */
   levelsOf(codes: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const table = tf.tensor1d(this.codes().map((k) => this.level(k)), 'float32');
-      const index = tf.cast(tf.div(tf.sub(codes, this.minCode), this.step), 'int32');
-      return tf.gather(table, index);
-    });
+    return tf.tidy(() => tf.gather(tf.tensor1d(this.codes().map((k) => this.level(k)), 'float32'), this.indexOf(codes)));
+  }
+
+  /** Int32 index (0..size-1) of each code of a tensor, clipped to the grid. */
+  indexOf(codes: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.cast(tf.clipByValue(tf.div(tf.sub(codes, this.minCode), this.step), 0, this.size - 1), 'int32'));
   }
 
   /**

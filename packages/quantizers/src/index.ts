@@ -1,4 +1,4 @@
-export { SrqError, QuantizerConfigError, QuantizerInputError } from './errors';
+export { SrqError, ConfigError, QuantizerConfigError, QuantizerInputError } from './errors';
 export {
   QUANTIZER_METHODS,
   INIT_METHODS,
@@ -12,6 +12,6 @@ export {
 export { Grid, type GridSpec } from './grid';
 export { gridProbabilities, gridWindow, windowSize, type GridWindow, type GridProbabilitiesOptions } from './categorical';
 export { type CodeMask, type CodeWeights, type QuantizerMask } from './mask';
-export { quantize, type QuantizerParams, type QuantizeOptions } from './quantize';
+export { quantize, stopGradient, type QuantizerParams, type QuantizeOptions } from './quantize';
 export { Quantizer, type VariableFactory } from './quantizer';
 export { dequantize, type QuantizedCodes } from './codes';

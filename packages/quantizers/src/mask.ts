@@ -87,7 +87,7 @@ export function resolveMask(mask: QuantizerMask | undefined, grid: Grid, debug =
       stride,
       pick,
       seed,
-      weights: (codes) => tf.gather(table, tf.cast(tf.div(tf.sub(codes, grid.minCode), grid.step), 'int32')),
+      weights: (codes) => tf.gather(table, grid.indexOf(codes)),
     };
   }
   throw new QuantizerConfigError('mask.weights', weights, 'a function of the window codes or a 1-D tensor of per-code weights');

@@ -100,9 +100,9 @@ function relaxedQuantize(
     const r = tf.div(xIn, alpha);
     return { alpha, r, win: gridWindow(grid, r, size, mask.stride) };
   };
-  // Mask weights depend on the window codes, which carry no gradient: compute the codes behind a
-  // zero-gradient boundary, so that gradients reach whatever produced the weights (BitGates) only.
-  const weights = mask.weights ? weightsAt(mask.weights, withoutGradient((a, b) => window(a, b).win.codes, x, logAlpha)) : null;
+  // Mask weights depend on the window codes, which carry no gradient: compute the codes off the
+  // gradient tape, so that gradients reach whatever produced the weights (BitGates) only.
+  const weights = mask.weights ? weightsAt(mask.weights, stopGradient(() => window(x, logAlpha).win.codes)) : null;
 
   const f = tf.customGrad((...args) => {
     const [xIn, la, rho] = args as tf.Tensor[];
@@ -150,16 +150,17 @@ function relaxedQuantize(
   return weights ? f(x, logAlpha, logSigma, weights) : f(x, logAlpha, logSigma);
 }
 
-/** Runs `fn` on the inputs with a zero gradient back to them (a stop-gradient boundary). */
-function withoutGradient(fn: (...inputs: tf.Tensor[]) => tf.Tensor, ...inputs: tf.Tensor[]): tf.Tensor {
-  const f = tf.customGrad((...args) => {
-    const ins = args.slice(0, inputs.length) as tf.Tensor[];
-    return {
-      value: tf.tidy(() => fn(...ins)),
-      gradFunc: () => ins.map((t) => tf.zerosLike(t)),
-    };
-  });
-  return f(...inputs);
+/**
+ * Runs `fn` off the gradient tape: its result is a constant to every gradient computation (tfjs
+ * has no stop-gradient op; a custom gradient with no inputs is one).
+ *
+ * @example
+ * ```ts
+ * const frozen = stopGradient(() => tf.round(x)); // no gradient flows back to x
+ * ```
+ */
+export function stopGradient(fn: () => tf.Tensor): tf.Tensor {
+  return tf.customGrad(() => ({ value: tf.tidy(fn), gradFunc: () => [] }))();
 }
 
 function checkParam(param: tf.Tensor | undefined, name: string, layout: ChannelLayout): void {

@@ -1,0 +1,163 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Quantizer } from '@srq/quantizers';
+import { describe, expect, it } from 'vitest';
+import { BitGates } from './bit-gates';
+import { bitBudgetPenalty } from './budget';
+import { DropBitsConfigError } from './errors';
+import { regularize } from './regularized-quantizer';
+
+function setLogits(gates: BitGates, values: number[]): void {
+  gates.logA.assign(tf.tensor1d(values));
+}
+
+describe('BitGates', () => {
+  it('penalty() is the expected bit count, with a non-zero gradient for every gate logit', () => {
+    const gates = new BitGates({ bits: 5, init: 0.5 });
+    const grad = tf.variableGrads(() => gates.penalty(), [gates.logA]).grads[gates.logA.name]!;
+    expect(grad.shape).toEqual([4]);
+    expect(Array.from(grad.dataSync()).every((v) => v > 1e-3)).toBe(true); // more open gates → more bits
+    setLogits(gates, [10, 10, 10, 10]);
+    expect(gates.penalty().dataSync()[0]).toBeCloseTo(5, 2);
+    setLogits(gates, [-10, -10, -10, -10]);
+    expect(gates.penalty().dataSync()[0]).toBeCloseTo(1, 2);
+  });
+
+  it('keeps bits nested from the top: a closed gate drops its bit and every bit below it', () => {
+    const gates = new BitGates({ bits: 4 });
+    setLogits(gates, [6, -6, 6]); // gates of bits 1, 2, 3
+    expect(Array.from(gates.keep(false).dataSync())).toEqual([0, 0, 1]);
+    expect(gates.learnedBits()).toBe(2);
+    const q = new Quantizer({ bits: 4 });
+    expect(gates.keptCodes(q.grid)).toEqual([-8, -4, 0, 4]);
+    expect(gates.inferenceMask(q)).toEqual({ drop: 2 });
+    setLogits(gates, [6, 6, 6]);
+    expect(gates.learnedBits()).toBe(4);
+    const sampled = Array.from(gates.keep(true).dataSync());
+    expect(sampled.every((v, j) => j === 0 || v >= sampled[j - 1]!)).toBe(true);
+  });
+
+  it('gradients reach the gate logits: ∂x̂/∂keep_j is the residual between neighbouring sub-grid roundings', () => {
+    const q = new Quantizer({ bits: 4 });
+    const w = tf.randomNormal([2000], 0, 1, 'float32', 1);
+    q.init(w);
+    const gates = new BitGates({ bits: 4, init: 1, seed: 3 });
+    const dy = tf.randomNormal([2000], 0, 1, 'float32', 2);
+    // dL/dkeep_j = Σ dy·(r_(j-1) - r_j) for the gates that are on: checked against the roundings directly
+    const keep = tf.variable(tf.tensor1d([0.3, 0.6, 0.8]));
+    const fixedKeep = () => keep;
+    const original = gates.keep.bind(gates);
+    gates.keep = fixedKeep as typeof gates.keep;
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(gates.apply(q, w, true), dy)) as tf.Scalar, [keep]);
+    gates.keep = original;
+    const r = [0, 1, 2, 3].map((d) => q.apply(w, { training: false, mask: { drop: d } }));
+    const expected = [1, 2, 3].map((j) => tf.sum(tf.mul(dy, tf.sub(r[j - 1]!, r[j]!))).dataSync()[0]!);
+    Array.from(grads[keep.name]!.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 3));
+    // and through the hard-concrete samples to log a
+    const total = tf.variableGrads(() => tf.sum(tf.mul(gates.apply(q, w, true), dy)) as tf.Scalar, [gates.logA]).grads[gates.logA.name]!;
+    expect(total.shape).toEqual([3]);
+  });
+
+  it('with binary sampled gates, every output is the nearest code of the kept sub-grid of that step', () => {
+    const q = new Quantizer({ bits: 6 });
+    const w = tf.randomNormal([3000], 0, 1, 'float32', 7);
+    q.init(w);
+    const alpha = q.alpha().dataSync()[0]!;
+    const gates = new BitGates({ bits: 6, seed: 11 });
+    const patterns = [[9, 9, 9, 9, 9], [-9, 9, 9, 9, 9], [9, 9, -9, 9, 9], [9, 9, 9, 9, -9], [-9, -9, -9, -9, -9]];
+    for (const pattern of patterns) {
+      setLogits(gates, pattern); // |log a| = 9: the sampled gates are exactly 0 or 1
+      let drop = -1;
+      const out = gates.apply(q, w, true, (d) => (drop = d.dataSync()[0]!));
+      expect(drop).toBe(pattern.lastIndexOf(-9) + 1); // a closed gate drops its bit and all below
+      const nearest = q.apply(w, { training: false, mask: { drop } }).dataSync();
+      expect(Array.from(out.dataSync(), (v) => v + 0)).toEqual(Array.from(nearest, (v) => v + 0));
+      expect(Array.from(out.dataSync(), (v) => Math.round(v / alpha)).every((k) => k % 2 ** drop === 0)).toBe(true);
+    }
+  });
+
+  it('rejects a gate set built for 4 bits on a 2-bit quantizer, and bad configs', () => {
+    const gates = new BitGates({ bits: 4 });
+    const q2 = new Quantizer({ bits: 2 });
+    expect(() => gates.apply(q2, tf.zeros([3]), true)).toThrow(DropBitsConfigError);
+    expect(() => gates.apply(q2, tf.zeros([3]), true)).toThrow(/quantizer.bits = 2; allowed: 4 \(these gates were built for a 4-bit grid\)/);
+    expect(() => regularize(q2, gates)).toThrow(DropBitsConfigError);
+    expect(() => new BitGates({ bits: 0 })).toThrow(/bits = 0; allowed: an integer from 1 to 8/);
+    expect(() => new BitGates({ bits: 4, lambda: -1 })).toThrow(/lambda = -1/);
+    expect(() => new BitGates({ bits: 4, targetBits: 5 })).toThrow(/targetBits = 5; allowed: a number from 1 to 4/);
+  });
+});
+
+describe('learning bit-widths on a toy regression', () => {
+  /**
+   * y = x·W with W on the 2-bit sub-grid {-8, -4, 0, 4}·α of a 4-bit grid: the task does not need
+   * the two low bits. 300 Adam steps on the gate logits (and on w when `trainWeights`); α, σ fixed.
+   */
+  function train(options: { lambda: number; targetBits?: number; trainWeights: boolean }) {
+    const alpha = 0.25;
+    const x = tf.randomNormal([256, 8], 0, 1, 'float32', 1);
+    const codes = [-8, 4, 0, -4, 4, -8, 0, 4];
+    const wTrue = tf.tensor2d(codes.map((k) => k * alpha), [8, 1]);
+    const y = tf.matMul(x, wTrue);
+    const w = tf.variable(tf.add(wTrue, tf.randomNormal([8, 1], 0, 0.03, 'float32', 2)));
+    const q = new Quantizer({ bits: 4 });
+    q.build(w.shape);
+    q.logAlpha!.assign(tf.scalar(Math.log(alpha)));
+    q.markInitialized();
+    const gates = new BitGates({ bits: 4, lambda: options.lambda, targetBits: options.targetBits, init: 2, seed: 5 });
+    const opt = tf.train.adam(0.05);
+    const taskLoss = (training: boolean) => tf.losses.meanSquaredError(y, tf.matMul(x, gates.apply(q, w, training)));
+    const vars = options.trainWeights ? [w, gates.logA] : [gates.logA];
+    for (let step = 0; step < 300; step++) opt.minimize(() => tf.add(taskLoss(true), gates.regularization()) as tf.Scalar, false, vars);
+    const loss = tf.tidy(() => taskLoss(false).dataSync()[0]!);
+    const result = { bits: gates.learnedBits(), loss, penalty: gates.penalty().dataSync()[0]!, logA: gates.logits() };
+    console.info(`toy regression ${JSON.stringify(options)}: ${JSON.stringify(result)}`);
+    return result;
+  }
+
+  it('λ > 0 learns the two bits the task needs, training weights and gates together, and fits', () => {
+    const { bits, loss, penalty } = train({ lambda: 0.05, trainWeights: true });
+    expect(bits).toBe(2);
+    expect(penalty).toBeLessThan(2.5);
+    expect(loss).toBeLessThan(1e-3);
+  });
+
+  it('gates alone: λ > 0 drops the two low bits and keeps the needed one', () => {
+    const { bits, loss, logA } = train({ lambda: 0.05, trainWeights: false });
+    expect(bits).toBe(2);
+    expect(logA[2]).toBeGreaterThan(2); // the gate of bit 3 (codes ±4) was pushed up by the task
+    expect(loss).toBeLessThan(1e-3);
+  });
+
+  it('gates alone: λ = 0 keeps all four bits', () => {
+    const { bits, penalty } = train({ lambda: 0, trainWeights: false });
+    expect(bits).toBe(4);
+    expect(penalty).toBeGreaterThan(3.5);
+  });
+
+  it('a budget of 3 bits stops the pressure once the expected bits reach it', () => {
+    const budget = train({ lambda: 0.5, targetBits: 3, trainWeights: false });
+    const free = train({ lambda: 0.5, trainWeights: false });
+    expect(budget.penalty).toBeLessThanOrEqual(3.05);
+    expect(budget.penalty).toBeGreaterThan(free.penalty + 0.3);
+    expect(budget.bits).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('bitBudgetPenalty', () => {
+  it('sums λ·E[bits] without a target and counts only the excess over an average or a size budget', () => {
+    const a = new BitGates({ bits: 4 });
+    const b = new BitGates({ bits: 2 });
+    setLogits(a, [20, 20, 20]); // 4 bits
+    setLogits(b, [20]); // 2 bits
+    expect(bitBudgetPenalty([a, b], { lambda: 0.5 }).dataSync()[0]).toBeCloseTo(3, 3);
+    expect(bitBudgetPenalty([a, b], { lambda: 1, targetBits: 2.5 }).dataSync()[0]).toBeCloseTo(0.5, 3);
+    expect(bitBudgetPenalty([a, b], { lambda: 1, targetBits: 3.5 }).dataSync()[0]).toBeCloseTo(0, 5);
+    // 100 weights at 4 bits + 300 at 2 bits = 1000 bits = 125 bytes; budget 100 bytes = 2 bits per weight
+    expect(bitBudgetPenalty([a, b], { lambda: 1, sizes: [100, 300], targetBytes: 100 }).dataSync()[0]).toBeCloseTo(0.5, 3);
+    setLogits(a, [0, 0, 0]);
+    setLogits(b, [0]);
+    const { grads } = tf.variableGrads(() => bitBudgetPenalty([a, b], { lambda: 1, targetBits: 1 }), [a.logA, b.logA]);
+    for (const v of [a.logA, b.logA]) expect(Array.from(grads[v.name]!.dataSync()).every((g) => g > 0)).toBe(true);
+    expect(() => bitBudgetPenalty([a, b], { lambda: 1, targetBytes: 10 })).toThrow(/targetBytes = 10; allowed: only together with sizes/);
+  });
+});

@@ -1,0 +1,202 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { stopGradient, type CodeMask, type Grid, type Quantizer, type VariableFactory } from '@srq/quantizers';
+import { check, checkKnownFields } from './errors';
+import { deterministicHardConcrete, probabilityNonZero, sampleHardConcrete } from './hard-concrete';
+import { SeedStream } from './seeds';
+
+/** Configuration of {@link BitGates}. */
+export interface BitGatesConfig {
+  /** Bit-width b of the quantizer the gates belong to (1..8): b-1 gates. */
+  bits: number;
+  /** Initial gate logit log a (default 3: every bit on, P(z = 0) ≈ 1%). */
+  init?: number;
+  /** Weight λ of the expected-bits penalty (default 0.01 per bit). */
+  lambda?: number;
+  /** Bit budget of this quantizer: the penalty is `λ·max(0, E[bits] - targetBits)` (default: none, `λ·E[bits]`). */
+  targetBits?: number;
+  /** Seed of the gate sampling (advanced on every training call). Default 0. */
+  seed?: number;
+  /** Variable name prefix. Default `'bit_gates'`. */
+  name?: string;
+}
+
+/** A {@link BitGatesConfig} with defaults filled in (`targetBits` null when not set). */
+export interface ResolvedBitGatesConfig extends Required<Omit<BitGatesConfig, 'targetBits'>> {
+  targetBits: number | null;
+}
+
+/** Threshold of the deterministic gate above which a bit counts as learned (kept). */
+const ON = 0.5;
+
+/**
+ * Learnable bit-widths (ALGORITHM.md §5): one hard-concrete gate z_j per droppable bit
+ * j = 1..b-1 of a quantizer, nested from the least significant bit up: bit j is kept iff every
+ * gate of bits ≥ j is on (`keep_j = Π_{i≥j} z_i`), and code k is kept iff `keep_{ℓ(k)+1}` (the
+ * top level always is). The penalty is the expected number of bits `1 + Σ_j P(keep_j)`.
+ *
+ * @example
+ * ```ts
+ * const gates = new BitGates({ bits: 4, lambda: 0.01 });
+ * const y = gates.apply(quantizer, w, true);
+ * const loss = tf.add(taskLoss, gates.regularization());
+ * gates.learnedBits(); // e.g. 2 after training
+ * ```
+ */
+export class BitGates {
+  readonly config: ResolvedBitGatesConfig;
+  private logAVar: tf.Variable | null = null;
+  private readonly seeds: SeedStream;
+
+  /** @throws {@link DropBitsConfigError} for bits outside 1..8, a negative λ, a target outside [1, bits], … */
+  constructor(config: BitGatesConfig) {
+    check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { bits: 4 }');
+    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'seed', 'name']);
+    const { bits } = config;
+    check(Number.isInteger(bits) && bits >= 1 && bits <= 8, 'bits', bits, 'an integer from 1 to 8');
+    const init = config.init ?? 3;
+    check(Number.isFinite(init), 'init', init, 'a finite gate logit');
+    const lambda = config.lambda ?? 0.01;
+    check(typeof lambda === 'number' && lambda >= 0 && Number.isFinite(lambda), 'lambda', lambda, 'a finite number ≥ 0');
+    const targetBits = config.targetBits ?? null;
+    check(targetBits === null || (typeof targetBits === 'number' && targetBits >= 1 && targetBits <= bits), 'targetBits', targetBits, `a number from 1 to ${bits}`);
+    const seed = config.seed ?? 0;
+    check(Number.isInteger(seed), 'seed', seed, 'an integer');
+    const name = config.name ?? 'bit_gates';
+    this.config = { bits, init, lambda, targetBits, seed, name };
+    this.seeds = new SeedStream(seed);
+  }
+
+  /** Number of gates: b-1. */
+  get size(): number {
+    return this.config.bits - 1;
+  }
+
+  /** The gate logits log a (shape `[b-1]`), created on first use. */
+  get logA(): tf.Variable {
+    if (!this.logAVar) this.build();
+    return this.logAVar!;
+  }
+
+  /** `[logA]`, the variables to train. */
+  get trainableWeights(): tf.Variable[] {
+    return [this.logA];
+  }
+
+  /** Creates the gate logits (with `factory`, e.g. a layer's `addWeight`); a no-op when built. */
+  build(factory?: VariableFactory): void {
+    if (this.logAVar) return;
+    const make = factory ?? ((_name: string, initial: tf.Tensor, trainable: boolean) => tf.variable(initial, trainable));
+    this.logAVar = tf.tidy(() => make(`${this.config.name}/log_a`, tf.fill([this.size], this.config.init), true));
+  }
+
+  /**
+   * `keep_j = Π_{i≥j} z_i` for j = 1..b-1 (shape `[b-1]`): sampled gates in training,
+   * deterministic ones at inference.
+   */
+  keep(training: boolean, seed = this.seeds.next()): tf.Tensor {
+    return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.logA, seed) : deterministicHardConcrete(this.logA)));
+  }
+
+  /** `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). */
+  keepProbabilities(): tf.Tensor {
+    return tf.tidy(() => reverseCumprod(probabilityNonZero(this.logA)));
+  }
+
+  /** Expected number of bits `1 + Σ_j P(keep_j)`, a differentiable scalar. */
+  penalty(): tf.Scalar {
+    return tf.tidy(() => tf.add(1, tf.sum(this.keepProbabilities())) as tf.Scalar);
+  }
+
+  /** The loss term: `λ·E[bits]`, or `λ·max(0, E[bits] - targetBits)` with a budget. */
+  regularization(): tf.Scalar {
+    return tf.tidy(() => {
+      const { lambda, targetBits } = this.config;
+      const bits = this.penalty();
+      return tf.mul(lambda, targetBits === null ? bits : tf.relu(tf.sub(bits, targetBits))) as tf.Scalar;
+    });
+  }
+
+  /** The bit-width after training: 1 + the number of bits whose deterministic gates (and all above) are on (> 0.5). */
+  learnedBits(): number {
+    const z = tf.tidy(() => deterministicHardConcrete(this.logA).dataSync());
+    let bits = 1;
+    for (let j = this.size - 1; j >= 0 && z[j]! > ON; j--) bits++;
+    return bits;
+  }
+
+  /** The codes inference will use: those of the learned bit-width's sub-grid. */
+  keptCodes(grid: Grid): number[] {
+    this.assertFits({ grid });
+    return grid.keptCodes(this.config.bits - this.learnedBits());
+  }
+
+  /** The inference mask: the learned bit-width's sub-grid, `{ drop: b - learnedBits() }`. */
+  inferenceMask(quantizer: Pick<Quantizer, 'grid'>): CodeMask {
+    this.assertFits(quantizer);
+    return { drop: this.config.bits - this.learnedBits() };
+  }
+
+  /**
+   * Quantizes `x` through the gates. Inference: nearest code of the learned sub-grid.
+   * Training (our construction, after Bayesian Bits, van Baalen et al. 2020): with `r_d` the hard
+   * rounding of x on the sub-grid with d dropped bits and the sampled `keep_j`,
+   * `x̂ = r_(b-1) + Σ_j keep_j·(r_(j-1) - r_j)`. With binary gates that is exactly the nearest kept
+   * code of ALGORITHM.md §5 (the lowest d bits dropped where `keep_1..keep_d = 0`); its value and
+   * its gradients to x, α, σ come from the quantizer on that sub-grid, and
+   * `∂x̂/∂keep_j = r_(j-1) - r_j` tells each gate what its bit is worth to the loss.
+   *
+   * @param onDrop - receives the sampled number of dropped bits (a scalar int32 tensor) for statistics
+   * @throws {@link DropBitsConfigError} when the quantizer's bit-width differs from the gates'
+   */
+  apply(quantizer: Quantizer, x: tf.Tensor, training: boolean, onDrop?: (drop: tf.Tensor) => void): tf.Tensor {
+    this.assertFits(quantizer);
+    if (!training) return quantizer.apply(x, { training: false, mask: this.inferenceMask(quantizer) });
+    if (this.size === 0) return quantizer.apply(x, { training: true });
+    return tf.tidy(() => {
+      const keep = this.keep(true);
+      const drop = tf.sum(tf.cast(tf.equal(keep, 0), 'int32'));
+      onDrop?.(drop);
+      const base = quantizer.apply(x, { training: true, mask: { drop } });
+      const bits = this.config.bits;
+      const residuals = stopGradient(() => {
+        const levels = Array.from({ length: bits }, (_, d) => quantizer.apply(x, { training: false, mask: { drop: d } }));
+        return tf.stack(levels.slice(0, -1).map((r, j) => tf.sub(r, levels[j + 1]!)), -1); // r_(j-1) - r_j, j = 1..b-1
+      });
+      // keep_j - [keep_j > 0]: zero in value for binary gates, the gate's gradient path otherwise
+      const gate = tf.sub(keep, stopGradient(() => tf.cast(tf.greater(keep, 0), 'float32')));
+      return tf.add(base, tf.sum(tf.mul(residuals, gate), -1));
+    });
+  }
+
+  /** The gate logits as numbers (for reports). */
+  logits(): number[] {
+    return Array.from(this.logA.dataSync());
+  }
+
+  /** Disposes the gate logits (only when created without a factory). */
+  dispose(): void {
+    this.logAVar?.dispose();
+    this.logAVar = null;
+  }
+
+  /** @throws {@link DropBitsConfigError} unless the quantizer's grid has the bit-width these gates were built for */
+  assertFits(quantizer: Pick<Quantizer, 'grid'>): void {
+    const { grid } = quantizer;
+    check(
+      grid.bits === this.config.bits && grid.droppableBits === this.size,
+      'quantizer.bits',
+      grid.symmetricBinary ? 'symmetric binary' : grid.bits,
+      `${this.config.bits} (these gates were built for a ${this.config.bits}-bit grid)`,
+    );
+  }
+}
+
+/** `out_j = Π_{i≥j} v_i` along a 1-D tensor (b-1 ≤ 7 entries; slices, since tfjs has no cumprod). */
+function reverseCumprod(v: tf.Tensor): tf.Tensor {
+  const n = v.shape[0]!;
+  if (n <= 1) return v;
+  const out: tf.Tensor[] = new Array(n);
+  out[n - 1] = tf.slice(v, [n - 1], [1]);
+  for (let j = n - 2; j >= 0; j--) out[j] = tf.mul(tf.slice(v, [j], [1]), out[j + 1]!);
+  return tf.concat(out);
+}

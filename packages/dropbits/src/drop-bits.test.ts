@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Quantizer } from '@srq/quantizers';
+import { describe, expect, it } from 'vitest';
+import { DropBits } from './drop-bits';
+import { DropBitsConfigError } from './errors';
+import { regularize } from './regularized-quantizer';
+
+/** `P(d = k)`: `p^k - p^(k+1)` for k < b-1, `p^(b-1)` for the last. */
+const expected = (p: number, bits: number) => Array.from({ length: bits }, (_, d) => (d === bits - 1 ? p ** d : p ** d - p ** (d + 1)));
+
+function histogram(d: tf.Tensor, bits: number): number[] {
+  const counts = new Array<number>(bits).fill(0);
+  for (const v of d.dataSync()) counts[v]! += 1;
+  return counts.map((c) => c / d.size);
+}
+
+describe('DropBits sampling', () => {
+  const N = 100_000;
+  it.each([0.1, 0.3, 0.5].flatMap((p) => [2, 3, 4, 8].map((bits) => [p, bits] as const)))(
+    'p = %f, b = %i: the frequency of each d matches p^d - p^(d+1) within 4 standard errors',
+    (p, bits) => {
+      const d = new DropBits({ p, seed: 17 }).sample([N], bits);
+      expect(d.dtype).toBe('int32');
+      const freq = histogram(d, bits);
+      console.info(`measured drop frequencies p=${p} b=${bits} N=${N}: ${JSON.stringify(freq.map((f) => +f.toFixed(5)))} expected ${JSON.stringify(expected(p, bits).map((f) => +f.toFixed(5)))}`);
+      expected(p, bits).forEach((P, k) => {
+        const se = Math.sqrt((P * (1 - P)) / N);
+        expect(Math.abs(freq[k]! - P), `d = ${k}`).toBeLessThanOrEqual(4 * se + 1e-12);
+      });
+    },
+  );
+
+  it('draws one d per element, per channel, or per tensor', () => {
+    const shape = [3, 3, 16, 32];
+    expect(new DropBits({ p: 0.3 }).sample(shape, 4).shape).toEqual(shape);
+    expect(new DropBits({ p: 0.3, granularity: 'channel' }).sample(shape, 4).shape).toEqual([1, 1, 1, 32]);
+    expect(new DropBits({ p: 0.3, granularity: 'channel', channelAxis: 2 }).sample(shape, 4).shape).toEqual([1, 1, 16, 1]);
+    expect(new DropBits({ p: 0.3, granularity: 'tensor' }).sample(shape, 4).shape).toEqual([]);
+  });
+
+  it('is reproducible from the seed, and each call draws anew', () => {
+    const a = new DropBits({ p: 0.5, seed: 3 });
+    const b = new DropBits({ p: 0.5, seed: 3 });
+    const first = Array.from(a.sample([1000], 4).dataSync());
+    expect(Array.from(b.sample([1000], 4).dataSync())).toEqual(first);
+    expect(Array.from(a.sample([1000], 4).dataSync())).not.toEqual(first);
+    expect(Array.from(new DropBits({ p: 0.5, seed: 4 }).sample([1000], 4).dataSync())).not.toEqual(first);
+  });
+
+  it('p = 0 never drops', () => {
+    expect(Array.from(new DropBits({ p: 0 }).sample([1000], 8).dataSync()).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('DropBits with a quantizer', () => {
+  it('every srq output lies on the (b-d)-bit sub-grid of its element, at its nearest kept code', () => {
+    for (const bits of [2, 3, 4, 8]) {
+      const q = new Quantizer({ bits });
+      const w = tf.randomNormal([4000], 0, 1, 'float32', bits);
+      q.init(w);
+      const alpha = q.alpha().dataSync()[0]!;
+      const dropBits = new DropBits({ p: 0.5, seed: bits });
+      const mask = dropBits.mask(q, w, true)!;
+      const d = (mask.drop as tf.Tensor).dataSync();
+      const y = q.apply(w, { training: true, mask }).dataSync();
+      const x = w.dataSync();
+      expect(new Set(d).size).toBeGreaterThan(1);
+      y.forEach((v, i) => {
+        const code = Math.round(v / alpha) + 0;
+        const kept = q.grid.keptCodes(d[i]!);
+        expect(kept).toContain(code);
+        const nearest = kept.reduce((a, b) => (Math.abs(b - x[i]! / alpha) < Math.abs(a - x[i]! / alpha) ? b : a));
+        expect(code).toBe(nearest + 0);
+      });
+    }
+  });
+
+  it('drops nothing at inference', () => {
+    const q = new Quantizer({ bits: 4 });
+    const w = tf.randomNormal([500], 0, 1, 'float32', 1);
+    const dropBits = new DropBits({ p: 0.9 });
+    expect(dropBits.mask(q, w, false)).toBeUndefined();
+    const r = regularize(q, dropBits);
+    expect(Array.from(r.apply(w, { training: false }).dataSync())).toEqual(Array.from(q.apply(w, { training: false }).dataSync()));
+    expect(Array.from(r.apply(w, { training: true }).dataSync())).not.toEqual(Array.from(q.apply(w, { training: false }).dataSync()));
+  });
+
+  it('minBits leaves narrower quantizers alone; the symmetric binary grid has nothing to drop', () => {
+    const w = tf.randomNormal([100]);
+    expect(new DropBits({ p: 0.5, minBits: 3 }).mask(new Quantizer({ bits: 2 }), w, true)).toBeUndefined();
+    expect(new DropBits({ p: 0.5, minBits: 3 }).mask(new Quantizer({ bits: 3 }), w, true)).toBeDefined();
+    expect(new DropBits({ p: 0.5 }).mask(new Quantizer({ bits: 1, symmetricBinary: true }), w, true)).toBeUndefined();
+  });
+
+  it("pick: 'sample' is handed to the quantizer with its own seed", () => {
+    const mask = new DropBits({ p: 0.5, pick: 'sample', seed: 2 }).mask(new Quantizer({ bits: 3 }), tf.zeros([10]), true)!;
+    expect(mask.pick).toBe('sample');
+    expect(Number.isInteger(mask.seed)).toBe(true);
+  });
+
+  it('the report holds the measured and the expected drop frequencies', () => {
+    const q = new Quantizer({ bits: 3, name: 'fc1/w' });
+    const r = regularize(q, new DropBits({ p: 0.3, seed: 1 }));
+    const w = tf.randomNormal([20000]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) r.apply(w, { training: true }).dispose();
+    expect(tf.memory().numTensors - before).toBeLessThanOrEqual(3); // the statistics variable (+ quantizer variables on first call)
+    const report = r.report();
+    expect(report).toMatchObject({ name: 'fc1/w', nominalBits: 3, learnedBits: 3, regularizer: 'dropbits', keptCodes: q.grid.codes() });
+    expect(report.drop!.samples).toBe(100000);
+    report.drop!.expected!.forEach((P, d) => expect(Math.abs(report.drop!.frequency[d]! - P)).toBeLessThan(4 * Math.sqrt((P * (1 - P)) / 1e5)));
+  });
+});
+
+describe('DropBits configuration', () => {
+  it.each([
+    [{ p: 1 }, 'p'],
+    [{ p: -0.1 }, 'p'],
+    [{ p: Number.NaN }, 'p'],
+    [{ p: '0.1' }, 'p'],
+    [{}, 'p'],
+    [{ p: 0.1, granularity: 'row' }, 'granularity'],
+    [{ p: 0.1, minBits: 0 }, 'minBits'],
+    [{ p: 0.1, pick: 'random' }, 'pick'],
+    [{ p: 0.1, probability: 0.2 }, 'probability'],
+  ])('rejects %j naming %s', (config, field) => {
+    let error: unknown;
+    try {
+      new DropBits(config as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DropBitsConfigError);
+    expect((error as DropBitsConfigError).fields.field).toBe(field);
+    expect((error as Error).message).toMatch(new RegExp(`^Invalid DropBits config: ${field} = .*; allowed: .*\\.$`));
+  });
+
+  it('rejects bits < 1 when sampling', () => {
+    expect(() => new DropBits({ p: 0.1 }).sample([4], 0)).toThrow(/bits = 0; allowed: an integer from 1 to 8/);
+  });
+});

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CodeMask, Quantizer } from '@srq/quantizers';
+import { check, checkKnownFields } from './errors';
+import { SeedStream } from './seeds';
+
+/** Which elements share one sampled number of dropped bits. */
+export const DROP_GRANULARITIES = ['element', 'channel', 'tensor'] as const;
+/** One of {@link DROP_GRANULARITIES}. */
+export type DropGranularity = (typeof DROP_GRANULARITIES)[number];
+
+/** Configuration of {@link DropBits}. */
+export interface DropBitsConfig {
+  /** Drop probability p ∈ [0, 1): `P(d ≥ j) = p^j`, j = 1..b-1. */
+  p: number;
+  /** One d per element (default, the paper's rule), per channel, or per tensor and step. */
+  granularity?: DropGranularity;
+  /** Channel axis for `granularity: 'channel'` (default -1, the output axis of tfjs kernels). */
+  channelAxis?: number;
+  /** Only quantizers with at least this many bits are regularized (default 2: every droppable grid). */
+  minBits?: number;
+  /** `'nearest'` kept code (default) or the unbiased `'sample'` between the two kept codes around x. */
+  pick?: 'nearest' | 'sample';
+  /** Seed of the drop sampling (advanced on every training call). Default 0. */
+  seed?: number;
+}
+
+/** A {@link DropBitsConfig} with the defaults filled in. */
+export type ResolvedDropBitsConfig = Required<DropBitsConfig>;
+
+/**
+ * DropBits (ALGORITHM.md §4): dropout for bits. During training, for each element (or channel,
+ * or tensor), sample the number d of dropped low bits with `P(d ≥ j) = p^j` for j = 1..b-1 and
+ * hand the quantizer the mask that keeps the codes with bit level ℓ(k) ≥ d — the (b-d)-bit grid of
+ * step 2^d·α. Inactive at inference. Reproducible from `seed`.
+ *
+ * @example
+ * ```ts
+ * const dropBits = new DropBits({ p: 0.05, granularity: 'tensor', seed: 1 });
+ * const y = quantizer.apply(w, { training: true, mask: dropBits.mask(quantizer, w, true) });
+ * ```
+ */
+export class DropBits {
+  readonly config: ResolvedDropBitsConfig;
+  private readonly seeds: SeedStream;
+
+  /** @throws {@link DropBitsConfigError} for p outside [0, 1), an unknown granularity, … */
+  constructor(config: DropBitsConfig) {
+    check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { p: 0.1 }');
+    checkKnownFields(config, ['p', 'granularity', 'channelAxis', 'minBits', 'pick', 'seed']);
+    const { p } = config;
+    check(typeof p === 'number' && p >= 0 && p < 1, 'p', p, 'a number in [0, 1)');
+    const granularity = config.granularity ?? 'element';
+    check((DROP_GRANULARITIES as readonly string[]).includes(granularity), 'granularity', granularity, "'element', 'channel' or 'tensor'");
+    const channelAxis = config.channelAxis ?? -1;
+    check(Number.isInteger(channelAxis), 'channelAxis', channelAxis, 'an integer axis');
+    const minBits = config.minBits ?? 2;
+    check(Number.isInteger(minBits) && minBits >= 1 && minBits <= 8, 'minBits', minBits, 'an integer from 1 to 8');
+    const pick = config.pick ?? 'nearest';
+    check(pick === 'nearest' || pick === 'sample', 'pick', pick, "'nearest' or 'sample'");
+    const seed = config.seed ?? 0;
+    check(Number.isInteger(seed), 'seed', seed, 'an integer');
+    this.config = { p, granularity, channelAxis, minBits, pick, seed };
+    this.seeds = new SeedStream(seed);
+  }
+
+  /**
+   * Samples the number of dropped bits d ∈ [0, b-1] for a tensor of shape `shape`
+   * (`P(d ≥ j) = p^j`; one uniform u per sample, `d = #{j ≤ b-1 : u < p^j}`), with the
+   * configured granularity. Returns an int32 tensor broadcastable to `shape`.
+   *
+   * @param shape - shape of the quantized tensor
+   * @param bits - bit-width b of its grid (1..8)
+   * @param seed - seed of this draw (default: the next seed of the stream)
+   */
+  sample(shape: readonly number[], bits: number, seed = this.seeds.next()): tf.Tensor {
+    check(Number.isInteger(bits) && bits >= 1 && bits <= 8, 'bits', bits, 'an integer from 1 to 8');
+    return tf.tidy(() => {
+      const u = tf.randomUniform(this.sampleShape(shape), 0, 1, 'float32', seed);
+      // #{j ≥ 1 : u < p^j} = #{j ≥ 1 : j < log u / log p} = ceil(log u / log p) - 1, clipped to [0, b-1].
+      if (this.config.p === 0 || bits === 1) return tf.zeros(u.shape, 'int32');
+      const t = tf.div(tf.log(u), Math.log(this.config.p));
+      return tf.cast(tf.clipByValue(tf.sub(tf.ceil(t), 1), 0, bits - 1), 'int32');
+    });
+  }
+
+  /**
+   * The mask for one quantizer call: `{ drop: d }` sampled for `x` in training, `undefined` at
+   * inference or for quantizers below `minBits` (and for the symmetric binary grid, which has no
+   * droppable bit).
+   */
+  mask(quantizer: Quantizer, x: tf.Tensor, training: boolean): CodeMask | undefined {
+    if (!training || quantizer.grid.droppableBits === 0 || quantizer.config.bits < this.config.minBits) return undefined;
+    const drop = this.sample(x.shape, quantizer.config.bits);
+    return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
+  }
+
+  private sampleShape(shape: readonly number[]): number[] {
+    switch (this.config.granularity) {
+      case 'element':
+        return [...shape];
+      case 'tensor':
+        return [];
+      case 'channel': {
+        const axis = this.config.channelAxis < 0 ? shape.length + this.config.channelAxis : this.config.channelAxis;
+        check(axis >= 0 && axis < shape.length, 'channelAxis', this.config.channelAxis, `an axis of the quantized tensor (shape [${shape.join(', ')}])`);
+        return shape.map((d, i) => (i === axis ? d : 1));
+      }
+    }
+  }
+}
