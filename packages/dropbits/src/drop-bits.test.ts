@@ -59,9 +59,9 @@ describe('DropBits with a quantizer', () => {
       const w = tf.randomNormal([4000], 0, 1, 'float32', bits);
       q.init(w);
       const alpha = q.alpha().dataSync()[0]!;
-      const dropBits = new DropBits({ p: 0.5, seed: bits });
-      const mask = dropBits.mask(q, w, true)!;
-      const d = (mask.drop as tf.Tensor).dataSync();
+      const drops = new DropBits({ p: 0.5, seed: bits }).sample(w.shape, bits);
+      const mask = { drop: drops };
+      const d = drops.dataSync();
       const y = q.apply(w, { training: true, mask }).dataSync();
       const x = w.dataSync();
       expect(new Set(d).size).toBeGreaterThan(1);
@@ -96,6 +96,14 @@ describe('DropBits with a quantizer', () => {
     const mask = new DropBits({ p: 0.5, pick: 'sample', seed: 2 }).mask(new Quantizer({ bits: 3 }), tf.zeros([10]), true)!;
     expect(mask.pick).toBe('sample');
     expect(Number.isInteger(mask.seed)).toBe(true);
+  });
+
+  it('per element, the quantizer samples the drops (in place); per channel and tensor, DropBits does', () => {
+    const q = new Quantizer({ bits: 3 });
+    const w = tf.zeros([4, 5]);
+    expect(new DropBits({ p: 0.2, seed: 9 }).mask(q, w, true)!.drop).toEqual({ p: 0.2, seed: 9 });
+    expect((new DropBits({ p: 0.2, granularity: 'channel' }).mask(q, w, true)!.drop as tf.Tensor).shape).toEqual([1, 5]);
+    expect((new DropBits({ p: 0.2, granularity: 'tensor' }).mask(q, w, true)!.drop as tf.Tensor).shape).toEqual([]);
   });
 
   it('the report holds the measured and the expected drop frequencies', () => {

@@ -84,13 +84,14 @@ export class DropBits {
   }
 
   /**
-   * The mask for one quantizer call: `{ drop: d }` sampled for `x` in training, `undefined` at
-   * inference or for quantizers below `minBits` (and for the symmetric binary grid, which has no
-   * droppable bit).
+   * The mask for one quantizer call in training: per element `{ drop: { p, seed } }` (the
+   * quantizer samples d in place — in its fused kernel where the backend has one), per channel or
+   * tensor `{ drop: d }` sampled here. `undefined` at inference, for quantizers below `minBits` and
+   * for the symmetric binary grid (no droppable bit).
    */
   mask(quantizer: Quantizer, x: tf.Tensor, training: boolean): CodeMask | undefined {
     if (!training || quantizer.grid.droppableBits === 0 || quantizer.config.bits < this.config.minBits) return undefined;
-    const drop = this.sample(x.shape, quantizer.config.bits);
+    const drop = this.config.granularity === 'element' ? { p: this.config.p, seed: this.seeds.next() } : this.sample(x.shape, quantizer.config.bits);
     return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
   }
 

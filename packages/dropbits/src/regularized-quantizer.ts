@@ -74,10 +74,10 @@ export class RegularizedQuantizer {
     const { training } = options;
     return tf.tidy(() => {
       const r = this.regularizer;
-      if (r instanceof BitGates) return r.apply(this.quantizer, x, training, (drop) => this.accumulate(drop));
+      const bits = this.quantizer.config.bits;
+      if (r instanceof BitGates) return r.apply(this.quantizer, x, training, (drop) => this.accumulate(tf.reshape(tf.oneHot(tf.reshape(drop, [1]), bits), [bits])));
       const mask = r?.mask(this.quantizer, x, training);
-      if (mask?.drop instanceof tf.Tensor) this.accumulate(mask.drop);
-      return this.quantizer.apply(x, { training, ...(mask ? { mask } : {}) });
+      return this.quantizer.apply(x, { training, ...(mask ? { mask, onDropCounts: (counts) => this.accumulate(counts) } : {}) });
     });
   }
 
@@ -113,11 +113,9 @@ export class RegularizedQuantizer {
       gates: null,
     };
     if (this.counts) {
-      const c = Array.from(this.counts.dataSync());
-      const samples = c[0]!;
-      const atLeast = (d: number) => (d < bits ? c[d]! : 0);
-      const frequency = Array.from({ length: bits }, (_, d) => (samples > 0 ? (atLeast(d) - atLeast(d + 1)) / samples : 0));
-      report.drop = { samples, frequency };
+      const counts = Array.from(this.counts.dataSync());
+      const samples = counts.reduce((a, b) => a + b, 0);
+      report.drop = { samples, frequency: counts.map((c) => (samples > 0 ? c / samples : 0)) };
       if (regularizer instanceof DropBits) {
         const { p } = regularizer.config;
         report.drop.expected = Array.from({ length: bits }, (_, d) => (d === bits - 1 ? p ** d : p ** d - p ** (d + 1)));
@@ -135,15 +133,10 @@ export class RegularizedQuantizer {
     this.counts = null;
   }
 
-  /** counts[0] += number of draws; counts[j] += draws with d ≥ j (j = 1..b-1). */
-  private accumulate(drop: tf.Tensor): void {
-    const bits = this.quantizer.config.bits;
-    if (!this.counts) this.counts = tf.variable(tf.zeros([bits]), false);
-    const step = tf.stack([
-      tf.scalar(drop.size),
-      ...Array.from({ length: bits - 1 }, (_, j) => tf.sum(tf.cast(tf.greaterEqual(drop, j + 1), 'float32'))),
-    ]);
-    this.counts.assign(tf.add(this.counts, step));
+  /** Adds one call's counts of each number of dropped bits (`[bits]`) to the statistics. */
+  private accumulate(counts: tf.Tensor): void {
+    if (!this.counts) this.counts = tf.variable(tf.zeros([this.quantizer.config.bits]), false);
+    this.counts.assign(tf.add(this.counts, counts));
   }
 }
 

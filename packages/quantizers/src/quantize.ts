@@ -4,7 +4,8 @@ import { broadcastParam, channelLayout, reduceToParam, type ChannelLayout } from
 import { resolveQuantizerConfig, type QuantizerConfig, type ResolvedQuantizerConfig } from './config';
 import { QuantizerInputError } from './errors';
 import { Grid } from './grid';
-import { hardCode, resolveMask, weightsAt, type QuantizerMask, type ResolvedMask } from './mask';
+import { dropCounts, hardCode, resolveMask, weightsAt, type QuantizerMask, type ResolvedMask } from './mask';
+import { SRQ_FUSED_KERNEL, type SrqFusedAttrs } from './fused-srq';
 import { selectRq } from './rq';
 import { selectSrq } from './srq';
 import { steQuantize } from './ste';
@@ -28,6 +29,11 @@ export interface QuantizeOptions {
   mask?: QuantizerMask;
   /** Seed of the Gumbel noise of `rq` / `rq-st` for this call. Default: `config.seed`. */
   seed?: number;
+  /**
+   * Receives, in training calls with a `drop` mask, how many elements had each number of dropped
+   * bits (float32 `[bits]`, valid inside the call: copy or accumulate it there).
+   */
+  onDropCounts?: (counts: tf.Tensor) => void;
 }
 
 /**
@@ -73,14 +79,78 @@ export function quantize(
   if (needsSigma) checkParam(params.logSigma, 'logSigma', layout);
 
   return tf.tidy(() => {
-    const mask = resolveMask(options.mask, grid, cfg.debug);
+    const fused = options.training && cfg.method === 'srq' && fusedKernelAvailable() && !hasWeights(options.mask);
+    const mask = resolveMask(options.mask, grid, x.shape, { debug: cfg.debug, keepSample: fused });
     if (!options.training) {
       const alpha = broadcastParam(tf.exp(params.logAlpha), layout);
       return tf.mul(alpha, hardCode(grid, tf.div(x, alpha), mask, cfg.window));
     }
+    if (fused) return fusedSrqQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, options.onDropCounts);
+    if (options.onDropCounts && (mask.sample || mask.drop !== 0)) options.onDropCounts(dropCounts(mask.drop, x.shape, grid.bits));
     if (cfg.method === 'ste') return steQuantize(x, params.logAlpha, grid, layout, mask, cfg.window);
     return relaxedQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, options.seed ?? cfg.seed);
   });
+}
+
+function hasWeights(mask: QuantizerMask | undefined): boolean {
+  return typeof mask === 'function' || mask instanceof tf.Tensor || (typeof mask === 'object' && mask !== null && mask.weights !== undefined);
+}
+
+/** Whether the active backend registered the fused `srq` kernel (`@srq/backends` does for wasm and cpu). */
+export function fusedKernelAvailable(): boolean {
+  return tf.getKernel(SRQ_FUSED_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/**
+ * `srq` through the fused kernel: one pass computes x̂ and the per-element derivatives
+ * (∂x̂/∂x, ∂x̂/∂ρ), so the backward pass is three products and two reductions.
+ */
+function fusedSrqQuantize(
+  x: tf.Tensor,
+  logAlpha: tf.Tensor,
+  logSigma: tf.Tensor,
+  grid: Grid,
+  cfg: ResolvedQuantizerConfig,
+  layout: ChannelLayout,
+  mask: ResolvedMask,
+  onDropCounts: ((counts: tf.Tensor) => void) | undefined,
+): tf.Tensor {
+  const inner = layout.axis === null ? x.size : x.shape.slice(layout.axis + 1).reduce((a, b) => a * b, 1);
+  const attrs: SrqFusedAttrs = {
+    minCode: grid.minCode,
+    maxCode: grid.maxCode,
+    step: grid.step,
+    bits: grid.bits,
+    window: windowSize(grid, cfg.window),
+    inner,
+    drop: typeof mask.drop === 'number' ? mask.drop : 0,
+    dropP: mask.sample?.p ?? 0,
+    seed: mask.sample ? (mask.sample.seed ^ mask.seed) >>> 0 : mask.seed,
+    pick: mask.pick,
+  };
+  const drops = mask.drop instanceof tf.Tensor ? tf.cast(tf.broadcastTo(mask.drop, x.shape), 'int32') : null;
+  const f = tf.customGrad((...args) => {
+    const [xIn, la, rho] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const alpha = tf.reshape(tf.exp(la!), [-1]);
+    const ratio = tf.reshape(tf.exp(rho!), [-1]);
+    const inputs: tf.NamedTensorMap = drops ? { x: xIn!, alpha, ratio, drops } : { x: xIn!, alpha, ratio };
+    const [value, dx, drho, counts] = tf.engine().runKernel(SRQ_FUSED_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    if (onDropCounts && (mask.sample || mask.drop !== 0)) onDropCounts(counts!);
+    save([xIn!, value!, dx!, drho!]);
+    return {
+      value: value!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, v, dxs, drhos] = saved as tf.Tensor[];
+        return [
+          tf.mul(dy, dxs!),
+          reduceToParam(tf.mul(dy, tf.sub(v!, tf.mul(xs!, dxs!))), layout),
+          reduceToParam(tf.mul(dy, drhos!), layout),
+        ];
+      },
+    };
+  });
+  return f(x, logAlpha, logSigma);
 }
 
 /** `srq`, `rq` and `rq-st`: forward by the method's selection, backward by {@link categoricalDerivatives}. */

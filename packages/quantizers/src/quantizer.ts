@@ -192,7 +192,7 @@ export class Quantizer {
     const [codes, scale] = tf.tidy(() => {
       const alpha = tf.exp(logAlpha);
       const shaped = layout.axis === null ? alpha : tf.reshape(alpha, layout.broadcastShape);
-      const mask = resolveMask(options.mask, this.grid, this.config.debug);
+      const mask = resolveMask(options.mask, this.grid, x.shape, { debug: this.config.debug });
       const code = hardCode(this.grid, tf.div(x, shaped), mask, this.config.window);
       return [code.dataSync(), alpha.dataSync()];
     });

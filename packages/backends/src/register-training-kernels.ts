@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
+import { conv2dBackpropInputConfig, keepStockBackpropInput } from './wasm/conv2d-backprop-input';
+import { FUSED_SRQ_KERNELS } from './fused-srq-kernel';
+
+/** The kernels that make a backend train quantized conv nets fast, per backend. */
+export const TRAINING_KERNELS: Record<'wasm' | 'cpu', tf.KernelConfig[]> = {
+  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, ...FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'wasm')],
+  cpu: FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'cpu'),
+};
+
+const registered = new Set<string>();
+
+/**
+ * Registers {@link TRAINING_KERNELS} for one backend, replacing the backend's own kernel of the
+ * same name where it has one. Idempotent. Call after the backend package is loaded.
+ */
+export function registerTrainingKernels(backend: 'wasm' | 'cpu'): void {
+  if (registered.has(backend)) return;
+  if (backend === 'wasm') keepStockBackpropInput();
+  for (const config of TRAINING_KERNELS[backend]) {
+    if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  }
+  registered.add(backend);
+}

@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = tf.NamedAttrMap;
+
+/**
+ * Runs other wasm kernels from inside a kernel: kernels compose backend functions on TensorInfos
+ * (not tfjs ops, whose tensors the engine would track and free). Every intermediate is freed by
+ * {@link KernelCalls.release}.
+ */
+export class KernelCalls {
+  private readonly temps: TensorInfo[] = [];
+  constructor(private readonly backend: tf.KernelBackend) {}
+
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
+    const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs }) as TensorInfo;
+    this.temps.push(out);
+    return out;
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
+    return paddings.every(([a, b]) => a === 0 && b === 0) ? x : this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return size.every((s, i) => s === x.shape[i] && begin[i] === 0) ? x : this.run('Slice', { x }, { begin, size });
+  }
+
+  /** NHWC conv2d, valid padding (pad first), given strides and dilations. */
+  conv2d(x: TensorInfo, filter: TensorInfo, strides: number | [number, number], dilations: number | [number, number]): TensorInfo {
+    return this.run('Conv2D', { x, filter }, { strides, pad: 'valid', dataFormat: 'NHWC', dilations, dimRoundingMode: undefined as unknown as string });
+  }
+
+  /** Frees every intermediate except `keep` (the kernel's result). */
+  release(keep: TensorInfo): TensorInfo {
+    for (const t of this.temps) if (t.dataId !== keep.dataId) this.backend.disposeData(t.dataId);
+    return keep;
+  }
+}

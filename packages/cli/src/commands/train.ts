@@ -1,0 +1,157 @@
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
+import { DATASET_NAMES, loadDataset } from '@srq/datasets';
+import { DROP_GRANULARITIES, type DropGranularity } from '@srq/dropbits';
+import { MODEL_METHODS, validateModelQuantConfig, ZOO, type ModelMethod, type ZooName } from '@srq/models';
+import { EXIT, handleError, UsageError } from '../errors';
+import { int, num, oneOf } from '../options';
+import { quantConfig, type RunConfig } from '../run-config';
+import { RunDir } from '../run-dir';
+import { NanLossError, train } from '../trainer';
+
+/** Defaults of `srq train`: a 2-bit LeNet-5 with SRQ + DropBits on MNIST. */
+export const TRAIN_DEFAULTS = {
+  model: 'lenet5',
+  dataset: 'mnist',
+  method: 'srq',
+  wbits: 2,
+  abits: 2,
+  dropbits: 0.05,
+  epochs: 5,
+  batchSize: 128,
+  lr: 1e-3,
+  seed: 0,
+  backend: 'wasm',
+} as const;
+
+interface TrainFlags {
+  model: ZooName;
+  dataset: string;
+  method: ModelMethod;
+  wbits: number;
+  abits: number;
+  dropbits: number;
+  dropbitsGranularity: DropGranularity;
+  dropbitsOn: 'weights' | 'activations' | 'both';
+  learnBits: boolean;
+  targetBits?: number;
+  lambda: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  backend: BackendName;
+  limit?: number;
+  temperature: number;
+  perChannel: boolean;
+  keepFirstLast: boolean;
+  dataDir?: string;
+  cacheDir?: string;
+  out?: string;
+  resume: boolean;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** `srq train`. */
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train a quantized model (default: 2-bit LeNet-5 with SRQ + DropBits on MNIST) and save it')
+    .addOption(new Option('--model <name>', 'zoo model').choices(Object.keys(ZOO)).default(TRAIN_DEFAULTS.model))
+    .addOption(new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES).default(TRAIN_DEFAULTS.dataset))
+    .addOption(new Option('--method <method>', 'quantization method (fp = full precision)').choices(MODEL_METHODS).default(TRAIN_DEFAULTS.method))
+    .option('--wbits <n>', 'weight bits (1-8)', int(1, 8), TRAIN_DEFAULTS.wbits)
+    .option('--abits <n>', 'activation bits (1-8)', int(1, 8), TRAIN_DEFAULTS.abits)
+    .option('--dropbits <p>', 'DropBits probability p in [0, 1) (0 = off)', num(0, 1, 'below'), TRAIN_DEFAULTS.dropbits)
+    .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
+    .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes').choices(['weights', 'activations', 'both']).default('both'))
+    .option('--learn-bits', 'learn a bit-width per quantizer (BitGates) from --wbits/--abits', false)
+    .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
+    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits', num(0), 0.01)
+    .option('--epochs <n>', 'epochs', int(1), TRAIN_DEFAULTS.epochs)
+    .option('--batch-size <n>', 'batch size', int(1), TRAIN_DEFAULTS.batchSize)
+    .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), TRAIN_DEFAULTS.lr)
+    .option('--seed <n>', 'seed of initialisation order, shuffling, drops and noise', int(0), TRAIN_DEFAULTS.seed)
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default(TRAIN_DEFAULTS.backend))
+    .option('--limit <n>', 'train on the first N training images (smoke runs)', int(1))
+    .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
+    .option('--per-channel', 'one weight step α per output channel', false)
+    .option('--keep-first-last', 'keep the first and last layers float', false)
+    .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
+    .option('--cache-dir <dir>', 'cache directory for converted datasets (Fashion-MNIST)')
+    .option('--out <dir>', 'run directory (default runs/<model>-<dataset>-<method>-w<wbits>a<abits>)')
+    .option('--resume', 'continue from the last checkpoint in --out', false)
+    .option('--json', 'print the summary as one JSON line on stdout', false)
+    .option('--quiet', 'no progress output on stderr', false)
+    .action(async (flags: TrainFlags) => {
+      try {
+        await runTrain(flags);
+      } catch (e) {
+        handleError(e);
+      }
+    });
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
+  const out = flags.out ?? `runs/${flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
+  const dir = new RunDir(out);
+  let run: RunConfig;
+  if (flags.resume) {
+    if (!dir.hasCheckpoint()) throw new UsageError(`--resume: ${out} has no checkpoint to resume from.`);
+    run = dir.readConfig<RunConfig>();
+  } else {
+    if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
+    run = {
+      model: flags.model,
+      dataset: flags.dataset,
+      method: flags.method,
+      wbits: flags.wbits,
+      abits: flags.abits,
+      dropbits: flags.method === 'srq' ? flags.dropbits : 0,
+      dropbitsGranularity: flags.dropbitsGranularity,
+      dropbitsOn: flags.dropbitsOn,
+      learnBits: flags.learnBits,
+      targetBits: flags.targetBits ?? null,
+      lambda: flags.lambda,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      seed: flags.seed,
+      backend: flags.backend,
+      limit: flags.limit ?? null,
+      temperature: flags.temperature,
+      perChannel: flags.perChannel,
+      keepFirstLast: flags.keepFirstLast,
+      dataDir: flags.dataDir ?? null,
+      cacheDir: flags.cacheDir ?? null,
+    };
+  }
+  validateModelQuantConfig(quantConfig(run)); // before anything is written
+  const dataset = loadDataset(run.dataset, { ...(run.dataDir ? { dataDir: run.dataDir } : {}), ...(run.cacheDir ? { cacheDir: run.cacheDir } : {}), seed: run.seed });
+  const backend = await useBackend(flags.resume ? run.backend : flags.backend);
+  if (!flags.resume) dir.writeConfig(run);
+  if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(EXIT.interrupted);
+    stop = true;
+    process.stderr.write('\nsrq: interrupted; saving a checkpoint (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, shouldStop: () => stop, quiet: flags.quiet });
+    const line = JSON.stringify(summary);
+    if (flags.json) process.stdout.write(`${line}\n`);
+    else process.stderr.write(`test error ${summary.test_error.toFixed(2)}% after ${summary.epochs} epochs, ${summary.wall_s.toFixed(0)} s, ${Math.round(summary.img_per_s)} img/s; model in ${dir.modelDir}\n`);
+    if (summary.status === 'interrupted') process.exit(EXIT.interrupted);
+  } catch (e) {
+    if (e instanceof NanLossError) {
+      process.stderr.write(`srq: ${e.message}\n`);
+      process.exit(EXIT.runtime);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,28 @@
+import '@tensorflow/tfjs-layers'; // the op gradients and the layers API
+import '@srq/models'; // registers the quantized layers for loading saved models
+import { Command } from 'commander';
+import { doctorCommand } from './commands/doctor';
+import { evalCommand } from './commands/eval';
+import { trainCommand } from './commands/train';
+import { handleError } from './errors';
+
+/** The `srq` program (commander). */
+export function program(): Command {
+  const root = new Command('srq')
+    .description('low-bit neural network training with Semi-Relaxed Quantization and DropBits on TensorFlow.js')
+    .option('--debug', 'print stack traces with errors')
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: () => undefined })
+    .exitOverride((err) => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+      handleError(err);
+    });
+  for (const cmd of [trainCommand(), evalCommand(), doctorCommand()]) {
+    cmd.configureOutput({ outputError: () => undefined }).exitOverride((err) => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
+      handleError(err);
+    });
+    root.addCommand(cmd);
+  }
+  return root;
+}

@@ -1,0 +1,46 @@
+import type { ModelMethod, ModelQuantConfig, ZooName } from '@srq/models';
+import type { BackendName } from '@srq/backends';
+import type { DropGranularity } from '@srq/dropbits';
+
+/** Everything that defines a training run (stored as `run.json`). */
+export interface RunConfig {
+  model: ZooName;
+  dataset: string;
+  method: ModelMethod;
+  wbits: number;
+  abits: number;
+  /** DropBits probability p (0: off). */
+  dropbits: number;
+  dropbitsGranularity: DropGranularity;
+  dropbitsOn: 'weights' | 'activations' | 'both';
+  learnBits: boolean;
+  targetBits: number | null;
+  lambda: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  backend: BackendName;
+  limit: number | null;
+  temperature: number;
+  perChannel: boolean;
+  keepFirstLast: boolean;
+  dataDir: string | null;
+  cacheDir: string | null;
+}
+
+/** The model quantization of a run. */
+export function quantConfig(run: RunConfig): ModelQuantConfig {
+  return {
+    method: run.method,
+    weightBits: run.wbits,
+    activationBits: run.abits,
+    dropBits: run.dropbits > 0 && !run.learnBits ? { p: run.dropbits, granularity: run.dropbitsGranularity } : null,
+    dropBitsOn: run.dropbitsOn,
+    learnBits: run.learnBits ? { lambda: run.lambda, ...(run.targetBits !== null ? { targetBits: run.targetBits } : {}) } : null,
+    keepFirstLastFloat: run.keepFirstLast,
+    perChannel: run.perChannel,
+    temperature: run.temperature,
+    seed: run.seed,
+  };
+}

@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import cliProgress from 'cli-progress';
+import { batchCount, batches, head, imageSize, type ImageDataset } from '@srq/datasets';
+import { modelReport, ZOO } from '@srq/models';
+import { evaluate } from './evaluate';
+import { quantConfig, type RunConfig } from './run-config';
+import type { RunDir } from './run-dir';
+
+/** What a finished (or stopped) run reports. */
+export interface TrainSummary {
+  test_error: number;
+  epochs: number;
+  wall_s: number;
+  img_per_s: number;
+  bits: Record<string, number>;
+  model_bytes: number;
+  float_bytes: number;
+  status: 'completed' | 'interrupted' | 'nan';
+  backend: string;
+  config: RunConfig;
+}
+
+/** Thrown (and caught by the command) when the loss becomes NaN: the last good checkpoint stays. */
+export class NanLossError extends Error {}
+
+/** Cosine decay of the learning rate from `lr` to 0 over `total` steps. */
+export function cosineLr(lr: number, step: number, total: number): number {
+  return 0.5 * lr * (1 + Math.cos((Math.PI * Math.min(step, total)) / Math.max(total, 1)));
+}
+
+/**
+ * Trains a zoo model on a dataset: Adam with cosine decay, one progress bar per epoch, a metrics
+ * line, a test evaluation and an atomic checkpoint per epoch; resumes from the last checkpoint;
+ * stops cleanly (saving) when `shouldStop()` turns true and on a NaN loss (keeping the last good
+ * checkpoint).
+ */
+export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
+  const trainSplit = run.limit ? head(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
+  const stepsPerEpoch = batchCount(trainSplit, { batchSize: run.batchSize });
+  const totalSteps = stepsPerEpoch * run.epochs;
+  const optimizer = tf.train.adam(run.lr);
+  let model: tfl.LayersModel;
+  let epoch = 0;
+  let step = 0;
+  let wallBefore = 0;
+  if (options.resume) {
+    const ckpt = await dir.loadCheckpoint();
+    model = ckpt.model;
+    epoch = ckpt.state.epoch;
+    step = ckpt.state.partial ? ckpt.state.epoch * stepsPerEpoch : ckpt.state.step;
+    wallBefore = ckpt.state.wallSeconds;
+    await optimizer.setWeights(ckpt.optimizerWeights); // recreates Adam's moments, in variable order
+  } else {
+    const build = ZOO[run.model];
+    model = build(quantConfig(run), { inputShape: dataset.shape, numClasses: dataset.numClasses });
+  }
+
+  const started = performance.now();
+  let images = 0;
+  let trainSeconds = 0;
+  let status: TrainSummary['status'] = 'completed';
+  const variables = () => model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
+
+  outer: while (epoch < run.epochs) {
+    const epochStart = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, ips: 0, loss: '-', acc: '-' });
+    for (const batch of batches(dataset, trainSplit, { batchSize: run.batchSize, shuffleSeed: run.seed * 100_003 + epoch, augment: dataset.name === 'cifar10', augmentSeed: run.seed + epoch })) {
+      await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C (SIGINT) be handled between steps
+      if (options.shouldStop()) {
+        tf.dispose([batch.x, batch.y]);
+        status = 'interrupted';
+        break outer;
+      }
+      (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(run.lr, step, totalSteps);
+      const t0 = performance.now();
+      const [loss, hits] = tf.tidy(() => {
+        let logits: tf.Tensor | null = null;
+        const cost = optimizer.minimize(() => {
+          logits = tf.keep(model.apply(batch.x, { training: true }) as tf.Tensor); // for the accuracy below
+          const ce = tf.losses.softmaxCrossEntropy(batch.y, logits);
+          const penalties = model.calculateLosses(); // layer losses: the bit-gate penalties
+          return (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar;
+        }, true, variables())!;
+        const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, 1), tf.argMax(batch.y, 1)), 'float32'));
+        const values = [cost.dataSync()[0]!, hit.dataSync()[0]!];
+        tf.dispose(logits!);
+        return values;
+      });
+      trainSeconds += (performance.now() - t0) / 1000;
+      tf.dispose([batch.x, batch.y]);
+      if (!Number.isFinite(loss)) {
+        bar?.stop();
+        throw new NanLossError(`loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; stopped, the last good checkpoint is kept in ${dir.dir}`);
+      }
+      step++;
+      images += batch.size;
+      seen += batch.size;
+      lossSum += loss! * batch.size;
+      correct += hits!;
+      bar?.update(step - epoch * stepsPerEpoch, { ips: Math.round(images / trainSeconds), loss: (lossSum / seen).toFixed(4), acc: ((100 * correct) / seen).toFixed(2) });
+    }
+    bar?.stop();
+    epoch++;
+    const test = evaluate(model, dataset, dataset.test);
+    const line = {
+      epoch,
+      step,
+      loss: lossSum / Math.max(seen, 1),
+      train_acc: (100 * correct) / Math.max(seen, 1),
+      test_error: test.error,
+      test_loss: test.loss,
+      lr: cosineLr(run.lr, step, totalSteps),
+      img_per_s: images / Math.max(trainSeconds, 1e-9),
+      epoch_s: (performance.now() - epochStart) / 1000,
+      wall_s: wallBefore + (performance.now() - started) / 1000,
+    };
+    dir.appendMetrics(line);
+    if (!options.quiet) process.stderr.write(`epoch ${epoch}/${run.epochs}: loss ${line.loss.toFixed(4)}, train acc ${line.train_acc.toFixed(2)}%, test error ${test.error.toFixed(2)}%, ${Math.round(line.img_per_s)} img/s\n`);
+    await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: false, wallSeconds: line.wall_s });
+  }
+  const wall = wallBefore + (performance.now() - started) / 1000;
+  if (status === 'interrupted') {
+    await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wall });
+  }
+  await dir.saveModel(model);
+  const report = modelReport(model);
+  const summary: TrainSummary = {
+    test_error: evaluate(model, dataset, dataset.test).error,
+    epochs: epoch,
+    wall_s: wall,
+    img_per_s: images / Math.max(trainSeconds, 1e-9),
+    bits: report.bits,
+    model_bytes: report.modelBytes,
+    float_bytes: report.floatBytes,
+    status,
+    backend: options.backend,
+    config: run,
+  };
+  dir.writeSummary(summary);
+  return summary;
+}

@@ -1,0 +1,11 @@
+export { DatasetError } from './errors';
+export { imageSize, head, type ImageDataset, type ImageSplit } from './dataset';
+export { readIdxImages, readIdxLabels } from './idx';
+export { loadMnist, mnistDataDir } from './mnist';
+export { loadFashionMnist, fashionMnistDir, FASHION_TEST_PER_CLASS } from './fashion-mnist';
+export { loadCifar10, encodeCifar10 } from './cifar10';
+export { syntheticDataset } from './synthetic';
+export { batches, batchCount, type Batch, type BatchOptions } from './batches';
+export { loadDataset, DATASET_NAMES, type DatasetName } from './load';
+export { defaultCacheDir, writeFileAtomic } from './cache';
+export { mulberry32, permutation } from './random';

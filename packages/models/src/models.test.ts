@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fileSystem, ModelFileError } from './fs-io';
+import { modelReport } from './model-report';
+import { QActivation } from './q-activation';
+import { QConv2D } from './q-conv2d';
+import { QDense } from './q-dense';
+import { lenet5, resnet20, vgg7 } from './zoo';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'srq-models-'));
+const quant = (bits: number, signed = true, method: 'srq' | 'rq' | 'ste' = 'srq') => ({ quantizer: { bits, signed, method } });
+
+async function roundTrip(model: tfl.LayersModel, x: tf.Tensor): Promise<void> {
+  const before = (model.predict(x) as tf.Tensor).dataSync();
+  const dir = tmp();
+  await model.save(fileSystem(dir));
+  const loaded = await tfl.loadLayersModel(fileSystem(dir));
+  const after = (loaded.predict(x) as tf.Tensor).dataSync();
+  expect(Array.from(after)).toEqual(Array.from(before));
+  expect(loaded.getWeights().map((w) => w.shape)).toEqual(model.getWeights().map((w) => w.shape));
+}
+
+describe('quantized layers', () => {
+  it.each([
+    ['QConv2D', () => new QConv2D({ inputShape: [8, 8, 2], filters: 3, kernelSize: 3, padding: 'same', weightQuant: quant(3) }), [2, 8, 8, 2]],
+    ['QDense', () => new QDense({ inputShape: [6], units: 4, weightQuant: { ...quant(2), dropBits: { p: 0.2 } } }), [3, 6]],
+    ['QActivation', () => new QActivation({ inputShape: [5], activationQuant: { ...quant(2, false), bitGates: { lambda: 0.1 } } }), [3, 5]],
+  ] as const)('%s saves and reloads with identical inference outputs (after a training step moved α)', async (_, make, shape) => {
+    const model = tfl.sequential({ layers: [make()] });
+    const x = tf.randomNormal([...shape], 0, 1, 'float32', 3);
+    const opt = tf.train.adam(0.05);
+    opt.minimize(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
+    await roundTrip(model, x);
+  });
+
+  it('the weight quantizer rounds the kernel to the grid at inference; the bias stays float', () => {
+    const layer = new QDense({ inputShape: [16], units: 8, weightQuant: quant(2) });
+    const model = tfl.sequential({ layers: [layer] });
+    model.predict(tf.ones([1, 16]));
+    const alpha = layer.slot!.quantizer.alpha().dataSync()[0]!;
+    const codes = Array.from(layer.quantizedKernel(false).dataSync(), (v) => Math.round(v / alpha));
+    expect(new Set(codes).size).toBeLessThanOrEqual(4);
+    expect(Math.min(...codes)).toBeGreaterThanOrEqual(-2);
+    expect(Math.max(...codes)).toBeLessThanOrEqual(1);
+  });
+
+  it('model.fit() trains the weights, the quantizer steps and the bit gates (their penalty is a layer loss)', async () => {
+    const model = tfl.sequential({
+      layers: [
+        new QDense({ inputShape: [8], units: 16, weightQuant: { ...quant(4), bitGates: { lambda: 0.05 } } }),
+        new QActivation({ activationQuant: quant(3, false) }),
+        new QDense({ units: 2, weightQuant: quant(4) }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.02), loss: 'categoricalCrossentropy' });
+    const x = tf.randomNormal([256, 8], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32'), 2);
+    model.predict(x); // builds and initialises the quantizers
+    expect(model.calculateLosses()).toHaveLength(1); // the gate penalty, which fit() adds to the loss
+    const gates = model.layers[0]!.trainableWeights.find((w) => w.name.includes('log_a'))!;
+    const before = gates.read().dataSync().slice();
+    const history = await model.fit(x, tf.cast(y, 'float32'), { epochs: 30, batchSize: 64, verbose: 0 });
+    const losses = history.history.loss as number[];
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8);
+    expect(Array.from(gates.read().dataSync())).not.toEqual(Array.from(before));
+  });
+});
+
+describe('zoo', () => {
+  it('LeNet-5 (32C5-MP2-64C5-MP2-512FC) has the RQ shapes, 4 quantized weights and 3 quantized activations', () => {
+    const m = lenet5({ method: 'srq', weightBits: 2, activationBits: 2 });
+    expect(m.outputs[0]!.shape).toEqual([null, 10]);
+    expect(m.countParams()).toBe(5 * 5 * 32 + 32 + 5 * 5 * 32 * 64 + 64 + 1024 * 512 + 512 + 512 * 10 + 10 + 7 * 2 + 4 + 3);
+    m.predict(tf.zeros([1, 28, 28, 1]));
+    const r = modelReport(m);
+    expect(r.quantized.map((q) => `${q.layer}/${q.tensor}`)).toEqual(['conv1/weights', 'act1/activations', 'conv2/weights', 'act2/activations', 'fc1/weights', 'act3/activations', 'fc2/weights']);
+    expect(r.floatBytes / r.modelBytes).toBeGreaterThan(14);
+    expect(lenet5({ method: 'fp' }).countParams()).toBe(5 * 5 * 32 + 32 + 5 * 5 * 32 * 64 + 64 + 1024 * 512 + 512 + 512 * 10 + 10);
+  });
+
+  it('VGG-7 and ResNet-20 build for CIFAR-shaped input and run forward', () => {
+    const v = vgg7({ method: 'ste', weightBits: 4, activationBits: 4 });
+    expect(v.outputs[0]!.shape).toEqual([null, 10]);
+    const r = resnet20({ method: 'srq', weightBits: 2, activationBits: 2 });
+    expect(r.outputs[0]!.shape).toEqual([null, 10]);
+    const out = r.predict(tf.randomNormal([2, 32, 32, 3])) as tf.Tensor;
+    expect(out.shape).toEqual([2, 10]);
+    expect(r.layers.filter((l) => l.getClassName() === 'QConv2D').length).toBe(19 + 2); // 19 convs + 2 projections
+  });
+});
+
+describe('file-system IO handler', () => {
+  it('keeps one weights file per save and reports a missing model clearly', async () => {
+    const dir = tmp();
+    const m = lenet5({ method: 'fp' });
+    await m.save(fileSystem(dir));
+    await m.save(fileSystem(dir));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toHaveLength(0);
+    await expect(tfl.loadLayersModel(fileSystem(join(dir, 'nope')))).rejects.toThrow(ModelFileError);
+    await expect(tfl.loadLayersModel(fileSystem(join(dir, 'nope')))).rejects.toThrow(/No saved model in .*nope \(missing model.json\)/);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * The `srq` training pass of one tensor in a single loop over typed arrays — forward value and the
+ * per-element derivatives of its backward pass — for backends that register it as a kernel
+ * (`@srq/backends` does, for wasm and cpu). Same mathematics as the composition of tfjs ops in
+ * `quantize.ts` (ALGORITHM.md §2–4): nearest kept code forward, multi-class straight-through
+ * backward over the local window of the (sub-)grid. No backend imports: pure arithmetic.
+ */
+
+/** Name of the kernel that computes {@link srqFused}; `quantize()` uses it when the active backend has it. */
+export const SRQ_FUSED_KERNEL = 'SrqFusedQuantize';
+
+/** Static parameters of {@link srqFused}. */
+export interface SrqFusedAttrs {
+  /** Grid: codes `minCode + step·j`, j = 0..size-1. */
+  minCode: number;
+  maxCode: number;
+  step: number;
+  bits: number;
+  /** Window size W (grid points per element). */
+  window: number;
+  /** Elements per channel block (`channel = floor(i / inner) % channels`); 1 block = per tensor. */
+  inner: number;
+  /** Dropped low bits for every element (when no per-element drops and no sampling). */
+  drop: number;
+  /** Sample d per element with `P(d ≥ j) = dropP^j` (0: no sampling). */
+  dropP: number;
+  /** Seed of the drop sampling and of the `'sample'` pick. */
+  seed: number;
+  /** `'nearest'` kept code, or `'sample'` between the two kept codes around x in proportion to π. */
+  pick: 'nearest' | 'sample';
+}
+
+/** Outputs of {@link srqFused}. */
+export interface SrqFusedOutputs {
+  /** x̂ per element. */
+  value: Float32Array;
+  /** ∂x̂/∂x per element. */
+  dx: Float32Array;
+  /** ∂x̂/∂ρ per element (ρ = log σ/α). ∂x̂/∂log α = x̂ - x·∂x̂/∂x. */
+  drho: Float32Array;
+  /** Count of each number of dropped bits d = 0..bits-1 over the elements. */
+  dropCounts: Float32Array;
+}
+
+const f32 = Math.fround;
+
+/** Round half to even, as tfjs `round`. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A small fast seeded generator (mulberry32) of uniforms in (0, 1). */
+function uniforms(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+}
+
+/**
+ * Runs the fused `srq` pass.
+ *
+ * @param x - the tensor, flat
+ * @param alpha - α per channel block (length 1 or C), float32 values as the backend holds them
+ * @param ratio - σ/α per channel block
+ * @param drops - dropped bits per element (or null: `attrs.drop`, or sampled with `attrs.dropP`)
+ */
+export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Array, drops: Int32Array | null, attrs: SrqFusedAttrs): SrqFusedOutputs {
+  const n = x.length;
+  const value = new Float32Array(n);
+  const dx = new Float32Array(n);
+  const drho = new Float32Array(n);
+  const dropCounts = new Float32Array(attrs.bits);
+  const { minCode, maxCode, step, window, inner, dropP, pick } = attrs;
+  const channels = alpha.length;
+  const maxDrop = step === 1 ? attrs.bits - 1 : 0;
+  const rand = uniforms(attrs.seed);
+  const logP = dropP > 0 ? Math.log(dropP) : 0;
+  const codes = new Float64Array(window);
+  const pi = new Float64Array(window);
+  // per cell edge j (the window's W cells have W + 1 edges): t_j, Sigmoid(t_j), Sigmoid(-t_j)
+  const t = new Float64Array(window + 1);
+  const loOf = Array.from({ length: maxDrop + 1 }, (_, d) => (step === 1 ? Math.ceil(minCode / 2 ** d) : 0));
+  const hiOf = Array.from({ length: maxDrop + 1 }, (_, d) => (step === 1 ? Math.floor(maxCode / 2 ** d) : 1));
+  // exp(-Δ) for Δ = spacing/e, per channel and dropped bits
+  const qOf = new Float64Array(channels * (maxDrop + 1));
+  for (let ch = 0; ch < channels; ch++) for (let d = 0; d <= maxDrop; d++) qOf[ch * (maxDrop + 1) + d] = Math.exp(-(step * 2 ** d) / ratio[ch]!);
+  const sp = new Float64Array(window + 1);
+  const sn = new Float64Array(window + 1);
+  for (let i = 0; i < n; i++) {
+    const c = channels === 1 ? 0 : ((i / inner) | 0) % channels;
+    const a = alpha[c]!;
+    const e = ratio[c]!;
+    let d = drops ? drops[i]! : attrs.drop;
+    if (dropP > 0) d = Math.min(maxDrop, Math.max(0, Math.ceil(Math.log(rand()) / logP) - 1));
+    dropCounts[d]! += 1;
+    const s = 1 << d;
+    const r = f32(x[i]! / a);
+    // the sub-grid of stride s has the codes s·J, J in [lo, hi]; the symmetric binary grid {-1, +1}
+    const binary = step !== 1;
+    const lo = loOf[d]!;
+    const hi = hiOf[d]!;
+    const rJ = binary ? (r - minCode) / step : r / s;
+    let kStar = binary ? Math.min(1, Math.max(-1, 2 * Math.floor(r / 2) + 1)) : s * Math.min(hi, Math.max(lo, roundHalfEven(rJ)));
+    // the window: the W sub-grid points nearest to x, shifted inwards at the ends
+    const size = Math.min(window, hi - lo + 1);
+    const start = Math.min(Math.max(roundHalfEven(rJ - (size - 1) / 2), lo), hi - size + 1);
+    const spacing = step * s;
+    const first = binary ? minCode + step * start : s * start;
+    // t_j = t_0 + j·Δ, so exp(-t_j) = exp(-t_0)·exp(-Δ)^j: one exp per element (two with a new Δ)
+    const delta = spacing / e;
+    const t0 = (first - spacing / 2 - r) / e;
+    const q = qOf[c * (maxDrop + 1) + d]!;
+    let E = Math.exp(-t0);
+    for (let j = 0; j <= size; j++) {
+      t[j] = t0 + j * delta;
+      if (E === Infinity) {
+        sp[j] = 0;
+        sn[j] = 1;
+      } else {
+        sp[j] = 1 / (1 + E);
+        sn[j] = E / (1 + E);
+      }
+      E *= q;
+    }
+    // π_w ∝ Sigmoid(B_w)·Sigmoid(-A_w) with A_w = t_w, B_w = t_(w+1) (the common factor 1 - e^(A-B) cancels)
+    let z = 0;
+    for (let w = 0; w < size; w++) {
+      codes[w] = first + spacing * w;
+      pi[w] = sp[w + 1]! * sn[w]!;
+      z += pi[w]!;
+    }
+    if (!(z > 1e-300)) {
+      // x so far outside the grid that every cell probability underflows: the limit is a point mass
+      value[i] = f32(a * kStar);
+      dx[i] = 0;
+      drho[i] = 0;
+      continue;
+    }
+    let mean = 0;
+    for (let w = 0; w < size; w++) {
+      pi[w] = pi[w]! / z;
+      mean += pi[w]! * codes[w]!;
+    }
+    if (pick === 'sample' && s > 1) {
+      const below = Math.floor(rJ);
+      const lower = s * Math.min(hi, Math.max(lo, below));
+      const upper = s * Math.min(hi, Math.max(lo, below + 1));
+      let pl = 0;
+      let pu = 0;
+      for (let w = 0; w < size; w++) {
+        if (codes[w] === lower) pl += pi[w]!;
+        if (codes[w] === upper) pu += pi[w]!;
+      }
+      kStar = rand() * (pl + pu) < pu ? upper : lower;
+    }
+    let sx = 0;
+    let sr = 0;
+    for (let w = 0; w < size; w++) {
+      const wd = pi[w]! * (codes[w]! - mean);
+      // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
+      sx += wd * (sn[w + 1]! - sp[w]!);
+      sr += wd * (sn[w + 1]! * t[w + 1]! - sp[w]! * t[w]!);
+    }
+    value[i] = f32(a * kStar);
+    dx[i] = -sx / e;
+    drho[i] = -a * sr;
+  }
+  return { value, dx, drho, dropCounts };
+}

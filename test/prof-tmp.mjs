@@ -1,0 +1,17 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { useBackend } from '@srq/backends';
+import { Quantizer, srqFused } from '@srq/quantizers';
+await useBackend('wasm');
+const time = (name, f, n = 5) => { f(); const t0 = performance.now(); for (let i = 0; i < n; i++) f(); console.log(name, ((performance.now() - t0) / n).toFixed(1), 'ms'); };
+const N = 64 * 24 * 24 * 32;
+const x = tf.relu(tf.randomNormal([N]));
+const xs = x.dataSync();
+const attrs = { minCode: 0, maxCode: 3, step: 1, bits: 2, window: 4, inner: N, drop: 0, dropP: 0, seed: 1, pick: 'nearest' };
+time('srqFused JS only', () => srqFused(xs, new Float32Array([0.5]), new Float32Array([1/3]), null, attrs));
+time('randomUniform N', () => tf.randomUniform([N], 0, 1, 'float32', 3).dispose());
+const q = new Quantizer({ bits: 2, signed: false }); q.init(x);
+time('q.apply train', () => tf.tidy(() => q.apply(x, { training: true })));
+time('q.apply+grad', () => tf.tidy(() => tf.grad((v) => q.apply(v, { training: true }))(x)));
+time('relu', () => tf.tidy(() => tf.relu(x)));
+time('mul', () => tf.tidy(() => tf.mul(x, x)));

