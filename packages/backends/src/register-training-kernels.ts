@@ -11,15 +11,22 @@ export const TRAINING_KERNELS: Record<'wasm' | 'cpu', tf.KernelConfig[]> = {
 
 const registered = new Set<string>();
 
+/** The backends' own kernels that {@link registerTrainingKernels} replaced, by kernel name (for baselines). */
+export const STOCK_KERNELS = new Map<string, tf.KernelConfig>();
+
 /**
  * Registers {@link TRAINING_KERNELS} for one backend, replacing the backend's own kernel of the
- * same name where it has one. Idempotent. Call after the backend package is loaded.
+ * same name where it has one. Idempotent. Call after the backend is initialised (`tf.setBackend`).
  */
 export function registerTrainingKernels(backend: 'wasm' | 'cpu'): void {
   if (registered.has(backend)) return;
   if (backend === 'wasm') keepStockBackpropInput();
   for (const config of TRAINING_KERNELS[backend]) {
-    if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
+    const stock = tf.getKernel(config.kernelName, config.backendName);
+    if (stock) {
+      STOCK_KERNELS.set(config.kernelName, stock);
+      tf.unregisterKernel(config.kernelName, config.backendName);
+    }
     tf.registerKernel(config);
   }
   registered.add(backend);

@@ -29,12 +29,10 @@ const dynamicImport = (specifier: string): Promise<unknown> => import(specifier)
 
 async function loadWasm(): Promise<void> {
   await dynamicImport('@tensorflow/tfjs-backend-wasm');
-  registerTrainingKernels('wasm');
 }
 
 async function loadCpu(): Promise<void> {
   await dynamicImport('@tensorflow/tfjs-backend-cpu');
-  registerTrainingKernels('cpu');
 }
 
 async function loadNodeGpu(): Promise<void> {
@@ -52,6 +50,8 @@ async function select(name: 'wasm' | 'cpu' | 'node-gpu'): Promise<string> {
   const backend = name === 'node-gpu' ? 'tensorflow' : name;
   if (!(await tf.setBackend(backend))) throw new BackendError(`The ${name} backend failed to initialise.`, { backend: name });
   await tf.ready();
+  // after initialisation, so that the kernels we replace have been set up (the baseline uses them)
+  if (name !== 'node-gpu') registerTrainingKernels(name);
   return backend;
 }
 

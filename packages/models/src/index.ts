@@ -7,3 +7,4 @@ export { QuantPlan, MODEL_METHODS, validateModelQuantConfig, type ModelMethod, t
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
 export { fileSystem, ModelFileError } from './fs-io';
 export { modelReport, type ModelReport, type QuantizedTensorReport } from './model-report';
+export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';

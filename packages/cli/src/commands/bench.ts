@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, STOCK_KERNELS, useBackend, type BackendName } from '@srq/backends';
+import { ZOO, type ZooName } from '@srq/models';
+import { benchTraining } from '../bench';
+import { handleError } from '../errors';
+import { int } from '../options';
+
+/** `srq bench`. */
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('training throughput (images/s) of float and SRQ (+ DropBits) models, measured side by side in one process')
+    .addOption(new Option('--model <name>', 'zoo model').choices(Object.keys(ZOO)).default('lenet5'))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--batch-size <n>', 'batch size (default 64 for lenet5, 32 otherwise)', int(1))
+    .option('--steps <n>', 'timed training steps per repetition', int(1), 5)
+    .option('--warmup <n>', 'untimed steps first', int(0), 2)
+    .option('--reps <n>', 'repetitions (the median is reported)', int(1), 3)
+    .option('--json', 'print one JSON line', false)
+    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; json: boolean }) => {
+      try {
+        const info = await useBackend(flags.backend);
+        const inputShape: [number, number, number] = flags.model === 'lenet5' ? [28, 28, 1] : [32, 32, 3];
+        const batchSize = flags.batchSize ?? (flags.model === 'lenet5' ? 64 : 32);
+        const ips = benchTraining({ model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape }, STOCK_KERNELS);
+        const result: Record<string, unknown> = { model: flags.model, batch_size: batchSize, ...ips };
+        if (ips.baseline_ips && ips.srq_db2_ips) result.speedup_vs_baseline = +(ips.srq_db2_ips / ips.baseline_ips).toFixed(3);
+        if (ips.float_ips && ips.srq_db2_ips) result.quant_overhead = +(ips.float_ips / ips.srq_db2_ips).toFixed(3);
+        Object.assign(result, { rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20), backend: info.backend, threads: info.threads, simd: info.simd });
+        if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k}: ${v}\n`);
+      } catch (e) {
+        handleError(e);
+      }
+    });
+}
