@@ -22,11 +22,3 @@ export function num(min: number, max = Infinity, bounds: 'closed' | 'open' | 'be
     return n;
   };
 }
-
-/** Commander parser for one of a fixed set of values. */
-export function oneOf<T extends string>(values: readonly T[]) {
-  return (value: string): T => {
-    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${value}".`);
-    return value as T;
-  };
-}

@@ -4,7 +4,7 @@ import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES, type DropGranularity } from '@srq/dropbits';
 import { MODEL_METHODS, validateModelQuantConfig, ZOO, type ModelMethod, type ZooName } from '@srq/models';
 import { EXIT, handleError, UsageError } from '../errors';
-import { int, num, oneOf } from '../options';
+import { int, num } from '../options';
 import { quantConfig, type RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
 import { NanLossError, train } from '../trainer';
