@@ -1,12 +1,8 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.base';
 
-export default defineConfig({
+export default libraryConfig({
   entry: ['src/index.ts', 'src/bin.ts'],
-  format: ['esm', 'cjs'],
   dts: { entry: 'src/index.ts' },
-  sourcemap: true,
-  clean: true,
   shims: true,
-  target: 'es2022',
   external: [/^@tensorflow\//, /^@srq\//],
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { imageSize, type ImageDataset, type ImageSplit } from './dataset';
-import { mulberry32, permutation } from './random';
+import { mulberry32 } from '@srq/quantizers';
+import { permutation } from './random';
 
 /** Options of {@link batches}. */
 export interface BatchOptions {

@@ -8,4 +8,4 @@ export { syntheticDataset } from './synthetic';
 export { batches, batchCount, type Batch, type BatchOptions } from './batches';
 export { loadDataset, DATASET_NAMES, type DatasetName } from './load';
 export { defaultCacheDir, writeFileAtomic } from './cache';
-export { mulberry32, permutation } from './random';
+export { permutation } from './random';

@@ -1,14 +1,4 @@
-/** Seeded PRNG (mulberry32): uniform numbers in [0, 1), reproducible from the seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@srq/quantizers';
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates). */
 export function permutation(n: number, seed: number): Uint32Array {

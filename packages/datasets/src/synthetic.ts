@@ -1,5 +1,5 @@
 import type { ImageDataset, ImageSplit } from './dataset';
-import { mulberry32 } from './random';
+import { mulberry32 } from '@srq/quantizers';
 
 /**
  * A small synthetic image dataset for fast tests: class c is a bright square at a position that

@@ -1,5 +1,6 @@
 export type { TensorQuantConfig } from './quant-config';
 export { QuantSlot, type LayerArgs } from './quant-slot';
+export { QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
 export { QConv2D, type QConv2DArgs } from './q-conv2d';
 export { QDense, type QDenseArgs } from './q-dense';
 export { QActivation, type QActivationArgs } from './q-activation';

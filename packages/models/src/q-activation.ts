@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { TensorQuantConfig } from './quant-config';
 import { QuantSlot, type LayerArgs } from './quant-slot';
+import { firstShape } from './q-weight-layer';
 
 /** Arguments of {@link QActivation}. */
 export interface QActivationArgs extends LayerArgs {
@@ -29,7 +30,7 @@ export class QActivation extends tfl.layers.Layer {
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = firstShape(inputShape);
     if (this.activationQuant) {
       this.slot = new QuantSlot(this, 'act_quant', this.activationQuant);
       this.slot.build(shape.map((d) => d ?? 1));
@@ -46,7 +47,7 @@ export class QActivation extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,3 +1,5 @@
+import { mulberry32 } from './random';
+
 /**
  * The `srq` training pass of one tensor in a single loop over typed arrays — forward value and the
  * per-element derivatives of its backward pass — for backends that register it as a kernel
@@ -42,24 +44,13 @@ export interface SrqFusedOutputs {
   dropCounts: Float32Array;
 }
 
+
 const f32 = Math.fround;
 
 /** Round half to even, as tfjs `round`. */
 export function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** A small fast seeded generator (mulberry32) of uniforms in (0, 1). */
-function uniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
 }
 
 /**
@@ -79,7 +70,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
   const { minCode, maxCode, step, window, inner, dropP, pick } = attrs;
   const channels = alpha.length;
   const maxDrop = step === 1 ? attrs.bits - 1 : 0;
-  const rand = uniforms(attrs.seed);
+  const rand = mulberry32(attrs.seed);
   const logP = dropP > 0 ? Math.log(dropP) : 0;
   const codes = new Float64Array(window);
   const pi = new Float64Array(window);
@@ -97,7 +88,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     const a = alpha[c]!;
     const e = ratio[c]!;
     let d = drops ? drops[i]! : attrs.drop;
-    if (dropP > 0) d = Math.min(maxDrop, Math.max(0, Math.ceil(Math.log(rand()) / logP) - 1));
+    if (dropP > 0) d = Math.min(maxDrop, Math.max(0, Math.ceil(Math.log(1 - rand()) / logP) - 1)); // u in (0, 1]
     dropCounts[d]! += 1;
     const s = 1 << d;
     const r = f32(x[i]! / a);

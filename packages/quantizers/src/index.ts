@@ -16,3 +16,4 @@ export { srqFused, roundHalfEven, SRQ_FUSED_KERNEL, type SrqFusedAttrs, type Srq
 export { quantize, stopGradient, fusedKernelAvailable, type QuantizerParams, type QuantizeOptions } from './quantize';
 export { Quantizer, type VariableFactory } from './quantizer';
 export { dequantize, type QuantizedCodes } from './codes';
+export { mulberry32 } from './random';

@@ -1,6 +1,9 @@
 // Float64 reference of ALGORITHM.md §1–3, written straight from the formulas (direct sigmoid
 // differences, explicit window search), for the unit tests. Not part of the package.
 import type { Grid } from './grid';
+import { mulberry32 as rng } from './random';
+
+export { rng };
 
 export const sigmoid = (t: number): number => 1 / (1 + Math.exp(-t));
 
@@ -51,18 +54,7 @@ export function fd(f: (t: number) => number, t: number, h = 1e-5): number {
   return (f(t + h) - f(t - h)) / (2 * h);
 }
 
-/** Seeded PRNG (mulberry32) and normal samples for reproducible test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** Normal samples for reproducible test inputs. */
 export function normals(n: number, seed: number, scale = 1): Float32Array {
   const u = rng(seed);
   return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { KernelCalls } from './kernel-calls';
+import { KernelCalls, type ConvBackpropAttrs } from './kernel-calls';
 
 /** The kernel tfjs-backend-wasm registers (a direct loop), used where ours does not apply. */
 let stock: tf.KernelFunc | null = null;
@@ -21,13 +21,7 @@ export const conv2dBackpropInputConfig: tf.KernelConfig = {
   kernelFunc: (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
-      strides: number | [number, number];
-      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-      dataFormat: 'NHWC' | 'NCHW';
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Required<Pick<ConvBackpropAttrs, 'inputShape'>> & ConvBackpropAttrs;
     if (dataFormat === 'NCHW') {
       if (!stock) throw new Error('Conv2DBackpropInput on wasm supports NHWC only');
       return stock(args);

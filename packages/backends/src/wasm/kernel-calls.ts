@@ -47,3 +47,15 @@ export class KernelCalls {
     return keep;
   }
 }
+
+/** The attributes of tfjs' Conv2DBackpropFilter / Conv2DBackpropInput kernels. */
+export interface ConvBackpropAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** Conv2DBackpropFilter: the filter's shape. */
+  filterShape?: [number, number, number, number];
+  /** Conv2DBackpropInput: the input's shape. */
+  inputShape?: [number, number, number, number];
+}

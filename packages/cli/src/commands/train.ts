@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
+import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
-import { DROP_GRANULARITIES, type DropGranularity } from '@srq/dropbits';
-import { MODEL_METHODS, validateModelQuantConfig, ZOO, type ModelMethod, type ZooName } from '@srq/models';
+import { DROP_GRANULARITIES } from '@srq/dropbits';
+import { MODEL_METHODS, validateModelQuantConfig, ZOO } from '@srq/models';
 import { EXIT, handleError, UsageError } from '../errors';
 import { int, num } from '../options';
 import { quantConfig, type RunConfig } from '../run-config';
@@ -24,34 +24,17 @@ export const TRAIN_DEFAULTS = {
   backend: 'wasm',
 } as const;
 
-interface TrainFlags {
-  model: ZooName;
-  dataset: string;
-  method: ModelMethod;
-  wbits: number;
-  abits: number;
-  dropbits: number;
-  dropbitsGranularity: DropGranularity;
-  dropbitsOn: 'weights' | 'activations' | 'both';
-  learnBits: boolean;
+/** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir'> & {
   targetBits?: number;
-  lambda: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  backend: BackendName;
   limit?: number;
-  temperature: number;
-  perChannel: boolean;
-  keepFirstLast: boolean;
   dataDir?: string;
   cacheDir?: string;
   out?: string;
   resume: boolean;
   json: boolean;
   quiet: boolean;
-}
+};
 
 /** `srq train`. */
 export function trainCommand(): Command {
@@ -102,29 +85,14 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, targetBits, limit, dataDir, cacheDir, ...fixed } = flags;
     run = {
-      model: flags.model,
-      dataset: flags.dataset,
-      method: flags.method,
-      wbits: flags.wbits,
-      abits: flags.abits,
-      dropbits: flags.method === 'srq' ? flags.dropbits : 0,
-      dropbitsGranularity: flags.dropbitsGranularity,
-      dropbitsOn: flags.dropbitsOn,
-      learnBits: flags.learnBits,
-      targetBits: flags.targetBits ?? null,
-      lambda: flags.lambda,
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      seed: flags.seed,
-      backend: flags.backend,
-      limit: flags.limit ?? null,
-      temperature: flags.temperature,
-      perChannel: flags.perChannel,
-      keepFirstLast: flags.keepFirstLast,
-      dataDir: flags.dataDir ?? null,
-      cacheDir: flags.cacheDir ?? null,
+      ...fixed,
+      dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (ALGORITHM.md §4)
+      targetBits: targetBits ?? null,
+      limit: limit ?? null,
+      dataDir: dataDir ?? null,
+      cacheDir: cacheDir ?? null,
     };
   }
   validateModelQuantConfig(quantConfig(run)); // before anything is written

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { TensorQuantConfig } from './quant-config';
+import { QuantSlot, type LayerArgs } from './quant-slot';
+
+/** Arguments shared by the quantized weight layers. */
+export interface QWeightLayerArgs extends LayerArgs {
+  useBias?: boolean;
+  /** `'relu'` or `'linear'` (default); quantize activations with a `QActivation` after it. */
+  activation?: 'relu' | 'linear';
+  /** Weight quantization; null or absent keeps the kernel float. */
+  weightQuant?: TensorQuantConfig | null;
+}
+
+/**
+ * What QConv2D and QDense share: a kernel quantized by a {@link QuantSlot} in every call
+ * (training: the method's forward and gradients; inference: rounding to the grid), a float bias
+ * (ALGORITHM.md §6), an optional ReLU, and the serialised quantization config.
+ */
+export abstract class QWeightLayer extends tfl.layers.Layer {
+  readonly useBias: boolean;
+  readonly activation: 'relu' | 'linear';
+  readonly weightQuant: TensorQuantConfig | null;
+  private kernel: tfl.LayerVariable | null = null;
+  private bias: tfl.LayerVariable | null = null;
+  /** The kernel's quantizer slot (null for a float layer). */
+  slot: QuantSlot | null = null;
+
+  constructor(args: QWeightLayerArgs) {
+    super(args);
+    this.useBias = args.useBias ?? true;
+    this.activation = args.activation ?? 'linear';
+    this.weightQuant = args.weightQuant ?? null;
+  }
+
+  /** The kernel shape for an input shape. */
+  protected abstract kernelShape(inputShape: tfl.Shape): number[];
+  /** The layer's linear map of the input with the (quantized) kernel. */
+  protected abstract linear(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor;
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const kernelShape = this.kernelShape(firstShape(inputShape));
+    this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform({}));
+    if (this.useBias) this.bias = this.addWeight('bias', [kernelShape[kernelShape.length - 1]!], 'float32', tfl.initializers.zeros());
+    if (this.weightQuant) {
+      this.slot = new QuantSlot(this, 'kernel_quant', this.weightQuant);
+      this.slot.build(kernelShape);
+    }
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      let y = this.linear(x, this.quantizedKernel(kwargs.training ?? false));
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return this.activation === 'relu' ? tf.relu(y) : y;
+    });
+  }
+
+  /** The kernel as the layer uses it: quantized (training or inference rule) or float. */
+  quantizedKernel(training: boolean): tf.Tensor {
+    const w = this.kernel!.read();
+    return this.slot ? this.slot.apply(w, training) : w;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), useBias: this.useBias, activation: this.activation, weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict };
+  }
+}
+
+/** The (first) input shape of a layer call. */
+export function firstShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+  return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+}
