@@ -98,6 +98,16 @@ describe('srq train / eval on MNIST', () => {
     expect(r.stderr.trim()).toMatch(message);
   });
 
+  it('a NaN loss stops the run with a one-line message, exit 1, and writes no checkpoint or model from it', () => {
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--limit', '256', '--epochs', '2', '--batch-size', '64', '--lr', '3e38', '--method', 'fp', '--out', out, '--quiet']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^srq: loss became NaN at epoch 1, step \d+; stopped, the last good checkpoint is kept in /);
+    expect(existsSync(join(out, 'checkpoints', 'state.json'))).toBe(false);
+    expect(existsSync(join(out, 'model'))).toBe(false);
+    expect(existsSync(join(out, 'run.json'))).toBe(true);
+  });
+
   it('refuses to overwrite an existing run', () => {
     const out = join(tmp(), 'run');
     expect(srq(['train', '--limit', '64', '--epochs', '1', '--out', out, '--quiet']).status).toBe(0);
