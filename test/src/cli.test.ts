@@ -50,6 +50,19 @@ describe('srq train / eval on MNIST', () => {
     const ev = srq(['eval', '--model-dir', out, '--json']);
     expect(ev.status, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout).test_error).toBe(summary.test_error); // the saved model predicts exactly as the trained one
+    const ex = srq(['export', '--model-dir', out, '--out', join(out, 'export'), '--json']);
+    expect(ex.status, ex.stderr).toBe(0);
+    expect(JSON.parse(ex.stdout).size_ratio).toBeGreaterThanOrEqual(14); // 2-bit codes, 4 per byte
+  });
+
+  it('srq bench prints the documented JSON keys (a smoke run; timings are not asserted)', () => {
+    const train = srq(['bench', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
+    expect(train.status, train.stderr).toBe(0);
+    const keys = ['baseline_ips', 'float_ips', 'srq2_ips', 'srq_db2_ips', 'srq_db4_ips', 'srq_db8_ips', 'speedup_vs_baseline', 'quant_overhead', 'rss_mb', 'backend', 'threads', 'simd'];
+    expect(Object.keys(JSON.parse(train.stdout))).toEqual(expect.arrayContaining(keys));
+    const inference = srq(['bench', '--inference', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
+    expect(inference.status, inference.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(inference.stdout))).toEqual(expect.arrayContaining(['float_bytes', 'packed_bytes', 'size_ratio', 'float_infer_ips', 'packed_infer_ips']));
   });
 
   it('resumes from the last checkpoint after the process is killed', async () => {

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportPacked, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
 
 /** One configuration timed by {@link benchTraining}. */
 interface BenchConfig {
@@ -111,4 +114,39 @@ export function benchTraining(options: BenchOptions, stockKernels: Map<string, t
   for (let r = 0; r < reps; r++) for (const run of runs) run.ips.push((steps * batchSize) / run.timed(steps));
   tf.dispose([x, y]);
   return Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10]));
+}
+
+/**
+ * Size and inference throughput of a float model against the packed export of the same model
+ * quantized at `bits` (SRQ, weights and activations), loaded back with {@link loadPackedModel};
+ * interleaved repetitions, medians.
+ */
+export async function benchInference(options: BenchOptions & { bits: number }): Promise<Record<string, number>> {
+  const { model, batchSize, steps, warmup, reps, inputShape, bits } = options;
+  const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
+  const float = ZOO[model]({ method: 'fp' }, { inputShape, numClasses: 10 });
+  const quantized = ZOO[model]({ method: 'srq', weightBits: bits, activationBits: bits }, { inputShape, numClasses: 10 });
+  tf.tidy(() => quantized.predict(x)); // initialises the quantizers
+  const dir = mkdtempSync(join(tmpdir(), 'srq-bench-'));
+  const { packedBytes, floatBytes } = await exportPacked(quantized, dir);
+  const packed = await loadPackedModel(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const runs = [
+    { key: 'float_infer_ips', model: float, ips: [] as number[] },
+    { key: 'packed_infer_ips', model: packed, ips: [] as number[] },
+  ];
+  const timed = (m: tfl.LayersModel, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
+    return (performance.now() - t0) / 1000;
+  };
+  for (const r of runs) timed(r.model, warmup);
+  for (let rep = 0; rep < reps; rep++) for (const r of runs) r.ips.push((steps * batchSize) / timed(r.model, steps));
+  x.dispose();
+  return {
+    float_bytes: floatBytes,
+    packed_bytes: packedBytes,
+    size_ratio: +(floatBytes / packedBytes).toFixed(2),
+    ...Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10])),
+  };
 }

@@ -5,4 +5,4 @@ export { evaluate } from './evaluate';
 export { quantConfig, type RunConfig } from './run-config';
 export { UsageError, handleError, EXIT } from './errors';
 export { TRAIN_DEFAULTS } from './commands/train';
-export { benchTraining, stockLenet5, type BenchOptions } from './bench';
+export { benchTraining, benchInference, stockLenet5, type BenchOptions } from './bench';

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench';
 import { doctorCommand } from './commands/doctor';
 import { evalCommand } from './commands/eval';
+import { exportCommand } from './commands/export';
 import { trainCommand } from './commands/train';
 import { handleError } from './errors';
 
@@ -18,7 +19,7 @@ export function program(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       handleError(err);
     });
-  for (const cmd of [trainCommand(), evalCommand(), benchCommand(), doctorCommand()]) {
+  for (const cmd of [trainCommand(), evalCommand(), exportCommand(), benchCommand(), doctorCommand()]) {
     cmd.configureOutput({ outputError: () => undefined }).exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       handleError(err);

@@ -9,3 +9,4 @@ export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zo
 export { fileSystem, ModelFileError } from './fs-io';
 export { modelReport, type ModelReport, type QuantizedTensorReport } from './model-report';
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
+export { exportPacked, loadPackedModel, packCodes, unpackCodes, type PackedWeightInfo } from './packed-export';

@@ -62,19 +62,23 @@ export class QuantSlot {
 
   /** Quantizes `x`; the first call initialises α from `x` unless the (loaded) flag says it was. */
   apply(x: tf.Tensor, training: boolean): tf.Tensor {
-    if (!this.quantizer.initialized && this.flag) {
-      if (this.flag.read().dataSync()[0] === 1) this.quantizer.markInitialized();
-      else {
-        this.quantizer.init(x);
-        this.flag.write(tf.scalar(1));
-      }
-    }
+    this.ensureInitialized(x);
     return this.regularized.apply(x, { training });
   }
 
   /** The integer codes of `x` at inference (learned bits for BitGates). */
   codes(x: tf.Tensor): QuantizedCodes {
+    this.ensureInitialized(x);
     return this.regularized.codes(x);
+  }
+
+  private ensureInitialized(x: tf.Tensor): void {
+    if (this.quantizer.initialized || !this.flag) return;
+    if (this.flag.read().dataSync()[0] === 1) this.quantizer.markInitialized();
+    else {
+      this.quantizer.init(x);
+      this.flag.write(tf.scalar(1));
+    }
   }
 
   report(): QuantizerReport {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, STOCK_KERNELS, useBackend, type BackendName } from '@srq/backends';
 import { ZOO, type ZooName } from '@srq/models';
-import { benchTraining } from '../bench';
+import { benchInference, benchTraining } from '../bench';
 import { handleError } from '../errors';
 import { int } from '../options';
 
@@ -15,13 +15,16 @@ export function benchCommand(): Command {
     .option('--steps <n>', 'timed training steps per repetition', int(1), 5)
     .option('--warmup <n>', 'untimed steps first', int(0), 2)
     .option('--reps <n>', 'repetitions (the median is reported)', int(1), 3)
+    .option('--inference', 'size and inference images/s of float vs the packed export (at --bits)', false)
+    .option('--bits <n>', 'bits of the packed model for --inference', int(1, 8), 2)
     .option('--json', 'print one JSON line', false)
-    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; json: boolean }) => {
+    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; inference: boolean; bits: number; json: boolean }) => {
       try {
         const info = await useBackend(flags.backend);
         const inputShape: [number, number, number] = flags.model === 'lenet5' ? [28, 28, 1] : [32, 32, 3];
         const batchSize = flags.batchSize ?? (flags.model === 'lenet5' ? 64 : 32);
-        const ips = benchTraining({ model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape }, STOCK_KERNELS);
+        const options = { model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape };
+        const ips = flags.inference ? await benchInference({ ...options, bits: flags.bits }) : benchTraining(options, STOCK_KERNELS);
         const result: Record<string, unknown> = { model: flags.model, batch_size: batchSize, ...ips };
         if (ips.baseline_ips && ips.srq_db2_ips) result.speedup_vs_baseline = +(ips.srq_db2_ips / ips.baseline_ips).toFixed(3);
         if (ips.float_ips && ips.srq_db2_ips) result.quant_overhead = +(ips.float_ips / ips.srq_db2_ips).toFixed(3);
