@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
-import { conv2dBackpropInputConfig, keepStockBackpropInput } from './wasm/conv2d-backprop-input';
+import { conv2dBackpropInputConfig } from './wasm/conv2d-backprop-input';
+import { STOCK_KERNELS } from './stock-kernels';
 import { FUSED_SRQ_KERNELS } from './fused-srq-kernel';
 
 /** The kernels that make a backend train quantized conv nets fast, per backend. */
@@ -11,16 +12,12 @@ export const TRAINING_KERNELS: Record<'wasm' | 'cpu', tf.KernelConfig[]> = {
 
 const registered = new Set<string>();
 
-/** The backends' own kernels that {@link registerTrainingKernels} replaced, by kernel name (for baselines). */
-export const STOCK_KERNELS = new Map<string, tf.KernelConfig>();
-
 /**
  * Registers {@link TRAINING_KERNELS} for one backend, replacing the backend's own kernel of the
  * same name where it has one. Idempotent. Call after the backend is initialised (`tf.setBackend`).
  */
 export function registerTrainingKernels(backend: 'wasm' | 'cpu'): void {
   if (registered.has(backend)) return;
-  if (backend === 'wasm') keepStockBackpropInput();
   for (const config of TRAINING_KERNELS[backend]) {
     const stock = tf.getKernel(config.kernelName, config.backendName);
     if (stock) {

@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { STOCK_KERNELS } from '../stock-kernels';
 import { KernelCalls, type ConvBackpropAttrs } from './kernel-calls';
-
-/** The kernel tfjs-backend-wasm registers (a direct loop), used where ours does not apply. */
-let stock: tf.KernelFunc | null = null;
-
-/** Remembers wasm's own Conv2DBackpropInput before {@link conv2dBackpropInputConfig} replaces it. */
-export function keepStockBackpropInput(): void {
-  stock ??= tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc ?? null;
-}
 
 /**
  * `Conv2DBackpropInput` for the wasm backend on its XNNPACK convolution (wasm's own kernel is a
@@ -23,8 +16,10 @@ export const conv2dBackpropInputConfig: tf.KernelConfig = {
     const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Required<Pick<ConvBackpropAttrs, 'inputShape'>> & ConvBackpropAttrs;
     if (dataFormat === 'NCHW') {
+      // wasm's own kernel (a direct loop) handles what ours does not
+      const stock = STOCK_KERNELS.get('Conv2DBackpropInput');
       if (!stock) throw new Error('Conv2DBackpropInput on wasm supports NHWC only');
-      return stock(args);
+      return stock.kernelFunc(args);
     }
     const filterShape = filter.shape as [number, number, number, number];
     const info = tf.backend_util.computeConv2DInfo(inputShape, filterShape, strides, 1, pad, dimRoundingMode);
