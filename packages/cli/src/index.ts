@@ -1,6 +1,6 @@
 export { program } from './program';
 export { train, cosineLr, NanLossError, type TrainSummary } from './trainer';
-export { RunDir, writeAtomic, type CheckpointState } from './run-dir';
+export { RunDir, type CheckpointState } from './run-dir';
 export { evaluate } from './evaluate';
 export { quantConfig, type RunConfig } from './run-config';
 export { UsageError, handleError, EXIT } from './errors';

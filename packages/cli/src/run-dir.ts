@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSystem } from '@srq/models';
+import { fileSystem, writeFileAtomic } from '@srq/models';
 import { UsageError } from './errors';
-
-/** Writes a file atomically: temporary file beside it, then rename. */
-export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
 
 /** What a checkpoint's `state.json` records. */
 export interface CheckpointState {
@@ -53,7 +46,7 @@ export class RunDir {
 
   writeConfig(config: object): void {
     mkdirSync(this.dir, { recursive: true });
-    writeAtomic(join(this.dir, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomic(join(this.dir, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
   }
 
   readConfig<T>(): T {
@@ -66,11 +59,11 @@ export class RunDir {
   appendMetrics(line: object): void {
     const file = join(this.dir, 'metrics.jsonl');
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    writeAtomic(file, `${previous}${JSON.stringify(line)}\n`);
+    writeFileAtomic(file, `${previous}${JSON.stringify(line)}\n`);
   }
 
   writeSummary(summary: object): void {
-    writeAtomic(join(this.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    writeFileAtomic(join(this.dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   }
 
   async saveCheckpoint(model: tfl.LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'dir'>): Promise<void> {
@@ -79,9 +72,9 @@ export class RunDir {
     await model.save(fileSystem(dir));
     const weights = await optimizer.getWeights();
     const { data, specs } = await tf.io.encodeWeights(weights);
-    writeAtomic(join(dir, 'optimizer.bin'), new Uint8Array(data as ArrayBuffer));
-    writeAtomic(join(dir, 'optimizer.json'), JSON.stringify(specs));
-    writeAtomic(join(this.checkpoints, 'state.json'), JSON.stringify({ ...state, dir: name }));
+    writeFileAtomic(join(dir, 'optimizer.bin'), new Uint8Array(data as ArrayBuffer));
+    writeFileAtomic(join(dir, 'optimizer.json'), JSON.stringify(specs));
+    writeFileAtomic(join(this.checkpoints, 'state.json'), JSON.stringify({ ...state, dir: name }));
     for (const entry of readdirSync(this.checkpoints)) if (entry !== name && entry !== 'state.json') rmSync(join(this.checkpoints, entry), { recursive: true, force: true });
   }
 

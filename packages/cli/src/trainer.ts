@@ -87,7 +87,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
           return (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar;
         }, true, variables())!;
         const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, 1), tf.argMax(batch.y, 1)), 'float32'));
-        const values = [cost.dataSync()[0]!, hit.dataSync()[0]!];
+        const values = Array.from(tf.stack([cost, hit]).dataSync()); // one read from the device per step
         tf.dispose(logits!);
         return values;
       });

@@ -13,7 +13,7 @@ export class ModelFileError extends SrqError {
 const MODEL_JSON = 'model.json';
 
 /** Writes `data` to `file` atomically (a temporary file beside it, then a rename). */
-function writeAtomic(file: string, data: Uint8Array | string): void {
+export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, data);
   renameSync(tmp, file);
@@ -37,11 +37,11 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       mkdirSync(dir, { recursive: true });
       const weightsFile = `weights-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.bin`;
       const weightData = artifacts.weightData ? new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)) : new Uint8Array();
-      writeAtomic(join(dir, weightsFile), weightData);
+      writeFileAtomic(join(dir, weightsFile), weightData);
       const { weightData: _data, weightSpecs, ...rest } = artifacts;
       void _data;
       const modelJson = { ...rest, weightsManifest: [{ paths: [weightsFile], weights: weightSpecs ?? [] }] };
-      writeAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(modelJson));
       for (const f of readdirSync(dir)) if (/^weights-.*\.bin$/.test(f) && f !== weightsFile) rmSync(join(dir, f), { force: true });
       return {
         modelArtifactsInfo: {

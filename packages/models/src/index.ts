@@ -6,7 +6,7 @@ export { QDense, type QDenseArgs } from './q-dense';
 export { QActivation, type QActivationArgs } from './q-activation';
 export { QuantPlan, MODEL_METHODS, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
-export { fileSystem, ModelFileError } from './fs-io';
+export { fileSystem, ModelFileError, writeFileAtomic } from './fs-io';
 export { modelReport, type ModelReport, type QuantizedTensorReport } from './model-report';
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
 export { exportPacked, loadPackedModel, packCodes, unpackCodes, type PackedWeightInfo } from './packed-export';

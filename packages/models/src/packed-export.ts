@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelFileError } from './fs-io';
+import { ModelFileError, writeFileAtomic } from './fs-io';
 import type { QuantSlot } from './quant-slot';
 
 /** How a packed weight is stored: `bits`-bit codes `k - minCode`, LSB first, rebuilt as `scale[c]·k`. */
@@ -58,12 +58,6 @@ async function artifactsOf(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts
   return captured!;
 }
 
-function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
 /**
  * Exports a trained model with every quantized kernel stored as bit-packed integer codes at its
  * learned bit-width (2-bit: 4 codes per byte) plus its scales; every other weight (biases,
@@ -109,9 +103,9 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
     o += c.byteLength;
   }
   mkdirSync(dir, { recursive: true });
-  writeAtomic(join(dir, WEIGHTS), data);
+  writeFileAtomic(join(dir, WEIGHTS), data);
   const json = { format: 'layers-model', generatedBy: artifacts.generatedBy, convertedBy: '@srq/models exportPacked', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [WEIGHTS], weights: entries }] };
-  writeAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
+  writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
   return { packedBytes: total, floatBytes };
 }
 
