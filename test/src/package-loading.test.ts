@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runInNode } from './node-run';
 
-const PACKAGES = ['quantizers', 'dropbits'];
+const PACKAGES = ['quantizers', 'dropbits', 'datasets', 'backends', 'models', 'cli'];
+
+/** A few exports of each package that must be there in both module formats. */
+const EXPORTS: Record<string, string[]> = {
+  datasets: ['loadDataset', 'batches', 'DatasetError'],
+  backends: ['useBackend', 'doctor', 'BackendError'],
+  models: ['QConv2D', 'QDense', 'QActivation', 'lenet5', 'quantizeModel', 'fileSystem', 'exportPacked', 'loadPackedModel'],
+  cli: ['program', 'train', 'RunDir'],
+};
 
 const probe = (load: string) => `${load}
 const tf = await import('@tensorflow/tfjs-core');
@@ -46,7 +54,17 @@ console.log(JSON.stringify({ exports: Object.keys(db).sort(), max: Math.max(...d
     expect(result.error).toBe('DROPBITS_CONFIG');
   });
 
-  it.each(PACKAGES)('@srq/%s manifest: exports map files exist, types first, peer tfjs, no backend', (name) => {
+  it.each(Object.entries(EXPORTS).flatMap(([name, names]) => (['mjs', 'cjs'] as const).map((ext) => [name, ext, names] as const)))(
+    '@srq/%s loads as %s with its exports',
+    (name, ext, names) => {
+      const load = ext === 'mjs' ? `const m = await import('@srq/${name}');` : `const m = require('@srq/${name}');`;
+      const body = `${load}\nconsole.log(JSON.stringify(Object.keys(m)));`;
+      const source = ext === 'cjs' ? `(async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });` : body;
+      expect(JSON.parse(runInNode(source, ext).trim().split('\n').at(-1)!)).toEqual(expect.arrayContaining(names));
+    },
+  );
+
+  it.each(PACKAGES)('@srq/%s manifest: exports map files exist, types first; math packages: tfjs-core a peer, no backend', (name) => {
     const dir = join(repoRoot, 'packages', name);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
@@ -58,6 +76,7 @@ console.log(JSON.stringify({ exports: Object.keys(db).sort(), max: Math.max(...d
       expect(existsSync(join(dir, entry.types))).toBe(true);
       expect(existsSync(join(dir, entry.default))).toBe(true);
     }
+    if (name === 'backends' || name === 'cli') return; // the backend package and the application pick backends
     expect(Object.keys(pkg.peerDependencies ?? {})).toContain('@tensorflow/tfjs-core');
     const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies });
     expect(deps.filter((d) => /tfjs-backend|tfjs-node/.test(d))).toEqual([]);
