@@ -104,8 +104,9 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     const spacing = step * s;
     const first = binary ? minCode + step * start : s * start;
     // t_j = t_0 + j·Δ, so exp(-t_j) = exp(-t_0)·exp(-Δ)^j: one exp per element (two with a new Δ)
-    const delta = spacing / e;
-    const t0 = (first - spacing / 2 - r) / e;
+    const invE = 1 / e;
+    const delta = spacing * invE;
+    const t0 = (first - spacing / 2 - r) * invE;
     const q = qOf[c * (maxDrop + 1) + d]!;
     let E = Math.exp(-t0);
     for (let j = 0; j <= size; j++) {
@@ -114,8 +115,9 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
         sp[j] = 0;
         sn[j] = 1;
       } else {
-        sp[j] = 1 / (1 + E);
-        sn[j] = E / (1 + E);
+        const inv = 1 / (1 + E);
+        sp[j] = inv;
+        sn[j] = E * inv;
       }
       E *= q;
     }
@@ -159,7 +161,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
       sr += wd * (sn[w + 1]! * t[w + 1]! - sp[w]! * t[w]!);
     }
     value[i] = f32(a * kStar);
-    dx[i] = -sx / e;
+    dx[i] = -sx * invE;
     drho[i] = -a * sr;
   }
   return { value, dx, drho, dropCounts };
