@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeCifar10, syntheticDataset } from '@srq/datasets';
+import { writeFileSync } from 'node:fs';
 import { workspaceDir } from './node-run';
 
 /** The built `srq` entry point of @srq/cli, run with this Node. */
@@ -119,6 +121,19 @@ describe('srq train / eval on MNIST', () => {
     expect(existsSync(join(out, 'checkpoints', 'state.json'))).toBe(false);
     expect(existsSync(join(out, 'model'))).toBe(false);
     expect(existsSync(join(out, 'run.json'))).toBe(true);
+  });
+
+  it('trains ResNet-20 on CIFAR-10 binary files (generated in the official format) on wasm', () => {
+    const data = tmp();
+    const files = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+    const images = syntheticDataset({ trainCount: 6 * 16, testCount: 1, side: 32, channels: 3, seed: 1 }).train;
+    files.forEach((f, i) => writeFileSync(join(data, f), encodeCifar10(images.images.subarray(i * 16 * 3072, (i + 1) * 16 * 3072), images.labels.subarray(i * 16, (i + 1) * 16))));
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--model', 'resnet20', '--dataset', 'cifar10', '--data-dir', data, '--limit', '64', '--epochs', '1', '--batch-size', '32', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ epochs: 1, status: 'completed' });
+    expect(Object.keys(summary.bits).length).toBe(22 + 19); // 19 convs + 2 projections + fc; 19 post-ReLU activations
   });
 
   it('refuses to overwrite an existing run', () => {
