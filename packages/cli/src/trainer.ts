@@ -60,6 +60,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let images = 0;
   let trainSeconds = 0;
   let status: TrainSummary['status'] = 'completed';
+  let lastTestError: number | null = null; // of the weights as they are now
   const variables = () => model.trainableWeights.map((w) => w.read() as tf.Variable);
   const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
 
@@ -74,6 +75,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
       if (options.shouldStop()) {
         tf.dispose([batch.x, batch.y]);
         status = 'interrupted';
+        lastTestError = null; // trained past the last evaluation
         break outer;
       }
       (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(run.lr, step, totalSteps);
@@ -107,6 +109,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     bar?.stop();
     epoch++;
     const test = evaluate(model, dataset, dataset.test);
+    lastTestError = test.error;
     const line = {
       epoch,
       step,
@@ -130,7 +133,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   await dir.saveModel(model);
   const report = modelReport(model);
   const summary: TrainSummary = {
-    test_error: evaluate(model, dataset, dataset.test).error,
+    test_error: lastTestError ?? evaluate(model, dataset, dataset.test).error,
     epochs: epoch,
     wall_s: wall,
     img_per_s: images / Math.max(trainSeconds, 1e-9),

@@ -12,6 +12,17 @@ export class ModelFileError extends SrqError {
 
 const MODEL_JSON = 'model.json';
 
+/** The bytes of several views, one after the other. */
+export function concatBytes(parts: ArrayBufferView[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
 /** Writes `data` to `file` atomically (a temporary file beside it, then a rename). */
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -73,13 +84,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
           buffers.push(readFileSync(wf));
         }
       }
-      const total = buffers.reduce((a, b) => a + b.byteLength, 0);
-      const weightData = new Uint8Array(total);
-      let o = 0;
-      for (const b of buffers) {
-        weightData.set(b, o);
-        o += b.byteLength;
-      }
+      const weightData = concatBytes(buffers);
       const { weightsManifest: _manifest, ...rest } = json;
       void _manifest;
       return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs, weightData: weightData.buffer };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelFileError, writeFileAtomic } from './fs-io';
+import { concatBytes, ModelFileError, writeFileAtomic } from './fs-io';
 import type { QuantSlot } from './quant-slot';
 
 /** How a packed weight is stored: `bits`-bit codes `k - minCode`, LSB first, rebuilt as `scale[c]·k`. */
@@ -95,18 +95,12 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
     }
   }
   tf.dispose(Object.values(values));
-  const total = chunks.reduce((a, c) => a + c.byteLength, 0);
-  const data = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    data.set(c, o);
-    o += c.byteLength;
-  }
+  const data = concatBytes(chunks);
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, WEIGHTS), data);
   const json = { format: 'layers-model', generatedBy: artifacts.generatedBy, convertedBy: '@srq/models exportPacked', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [WEIGHTS], weights: entries }] };
   writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
-  return { packedBytes: total, floatBytes };
+  return { packedBytes: data.byteLength, floatBytes };
 }
 
 /**
@@ -140,12 +134,7 @@ export async function loadPackedModel(dir: string): Promise<tfl.LayersModel> {
     }
   }
   if (o !== bytes.byteLength) throw new ModelFileError(`${weightsFile} has ${bytes.byteLength} bytes; the manifest describes ${o}.`, weightsFile);
-  const weightData = new Uint8Array(floats.reduce((a, f) => a + f.byteLength, 0));
-  let w = 0;
-  for (const f of floats) {
-    weightData.set(new Uint8Array(f.buffer, f.byteOffset, f.byteLength), w);
-    w += f.byteLength;
-  }
+  const weightData = concatBytes(floats);
   const weightSpecs = group.weights.map(({ name, shape }) => ({ name, shape, dtype: 'float32' as const }));
   return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
 }

@@ -130,8 +130,8 @@ export class Grid {
   }
 
   /**
-   * Index range `[lo, hi]` of the sub-grid of stride s: its codes are `s·i` for `i ∈ [lo, hi]`.
-   * (Both grid ends are multiples of every droppable stride, or sit one below one.)
+   * Index range `[lo, hi]` of the sub-grid of stride s: its codes are `s·i` for `i ∈ [lo, hi]`,
+   * `lo = ceil(minCode/s)`, `hi = floor(maxCode/s)`.
    */
   subgridRange(stride: tf.Tensor | number): { lo: tf.Tensor | number; hi: tf.Tensor | number } {
     if (typeof stride === 'number') {
