@@ -1,18 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SRQ_FUSED_KERNEL, srqFused, type SrqFusedAttrs } from '@srq/quantizers';
+import { SRQ_FUSED_KERNEL, type SrqFusedAttrs } from '@srq/quantizers';
+import { runSrqFused } from './srq-wasm';
+import type { WasmHeap } from './wasm/kernel-calls';
 
 /** The typed-array access a backend gives a JavaScript kernel. */
 interface Memory {
   read(t: tf.TensorInfo): tf.backend_util.TypedArray;
-  /** Allocates an output and returns it with a writable view of its values. */
+  /** Allocates an output holding a copy of `values`. */
   output(shape: number[], values: Float32Array): tf.TensorInfo;
 }
 
 function wasmMemory(backend: tf.KernelBackend): Memory {
-  const b = backend as unknown as {
-    typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-    makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  };
+  const b = backend as unknown as WasmHeap;
   return {
     read: (t) => b.typedArrayFromHeap(t),
     output: (shape, values) => {
@@ -30,7 +29,7 @@ function cpuMemory(backend: tf.KernelBackend): Memory {
   };
   return {
     read: (t) => b.data.get(t.dataId).values,
-    output: (shape, values) => b.makeTensorInfo(shape, 'float32', values),
+    output: (shape, values) => b.makeTensorInfo(shape, 'float32', values.slice()),
   };
 }
 
@@ -42,7 +41,7 @@ function fusedKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBac
       const { x, alpha, ratio, drops } = inputs as Record<string, tf.TensorInfo>;
       const m = memory(backend as tf.KernelBackend);
       // views of the backend's memory: read completely before any output is allocated
-      const out = srqFused(
+      const out = runSrqFused(
         m.read(x!) as Float32Array,
         m.read(alpha!) as Float32Array,
         m.read(ratio!) as Float32Array,
@@ -55,8 +54,9 @@ function fusedKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBac
 }
 
 /**
- * The fused `srq` quantizer kernel of `@srq/quantizers` (`srqFused`: one JavaScript loop for the
- * forward value and the per-element backward derivatives) for the wasm and cpu backends, reading
- * and writing their memory directly.
+ * The fused `srq` quantizer kernel of `@srq/quantizers` (forward value and per-element backward
+ * derivatives in one pass) for the wasm and cpu backends: the WebAssembly SIMD build
+ * ({@link runSrqFused}) once `loadSrqWasm` has run (`useBackend` does), else the JavaScript
+ * `srqFused`.
  */
 export const FUSED_SRQ_KERNELS: tf.KernelConfig[] = [fusedKernel('wasm', wasmMemory), fusedKernel('cpu', cpuMemory)];

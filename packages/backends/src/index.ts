@@ -4,3 +4,4 @@ export { doctor, type DoctorReport, type BackendStatus } from './doctor';
 export { registerTrainingKernels, TRAINING_KERNELS } from './register-training-kernels';
 export { STOCK_KERNELS } from './stock-kernels';
 export { FUSED_SRQ_KERNELS } from './fused-srq-kernel';
+export { loadSrqWasm, srqWasmLoaded, enableSrqWasm, srqWasmEnabled, runSrqFused, type SrqFusedViews } from './srq-wasm';

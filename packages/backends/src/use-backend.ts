@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
 import { registerTrainingKernels } from './register-training-kernels';
+import { loadSrqWasm, srqWasmLoaded } from './srq-wasm';
 
 /** Backends {@link useBackend} can select. */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'node-gpu', 'auto'] as const;
@@ -17,6 +18,8 @@ export interface BackendInfo {
   simd: boolean | null;
   /** Threads the backend computes with. */
   threads: number;
+  /** How the fused srq quantizer kernel computes: WebAssembly SIMD, JavaScript, or not used (node-gpu). */
+  fusedQuantizer: 'wasm-simd' | 'javascript' | null;
   /** Why backends tried before this one (with 'auto') were not used. */
   skipped: string[];
 }
@@ -51,7 +54,10 @@ async function select(name: 'wasm' | 'cpu' | 'node-gpu'): Promise<string> {
   if (!(await tf.setBackend(backend))) throw new BackendError(`The ${name} backend failed to initialise.`, { backend: name });
   await tf.ready();
   // after initialisation, so that the kernels we replace have been set up (the baseline uses them)
-  if (name !== 'node-gpu') registerTrainingKernels(name);
+  if (name !== 'node-gpu') {
+    await loadSrqWasm();
+    registerTrainingKernels(name);
+  }
   return backend;
 }
 
@@ -77,7 +83,8 @@ export async function useBackend(name: BackendName = 'wasm'): Promise<BackendInf
   for (const candidate of order) {
     try {
       const backend = await select(candidate);
-      return { backend, requested: name, ...(await capabilities(backend)), skipped };
+      const fusedQuantizer = backend === 'tensorflow' ? null : srqWasmLoaded() ? 'wasm-simd' : 'javascript';
+      return { backend, requested: name, ...(await capabilities(backend)), fusedQuantizer, skipped };
     } catch (e) {
       if (order.length === 1) throw e;
       skipped.push(`${candidate}: ${(e as Error).message}`);

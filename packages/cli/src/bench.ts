@@ -3,14 +3,30 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataParallel, trainStep } from './data-parallel';
+import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
+import { enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
 import { exportPacked, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
+
+/** What a timed configuration changes while it runs (our optimisations, for the ablation). */
+export interface BenchSetting {
+  /** Run on the backend's own kernels where ours replaced them. */
+  stockKernels?: boolean;
+  /** The fused srq kernel: off (tfjs op composition), the JavaScript loop, or WebAssembly SIMD (default). */
+  fused?: 'off' | 'javascript' | 'wasm-simd';
+  /** Use the data-parallel workers (default true). */
+  workers?: boolean;
+}
 
 /** One configuration timed by {@link benchTraining}. */
 interface BenchConfig {
   key: string;
-  /** Builds the model; `stock` runs it with the backend's own conv backward kernels. */
   build: () => tfl.LayersModel;
+  /** The zoo quantization, when data-parallel workers can rebuild the model. */
+  quant?: ModelQuantConfig;
+  /** The baseline: plain `optimizer.minimize` of the cross-entropy on stock kernels, one thread. */
   stock?: boolean;
+  setting?: BenchSetting;
 }
 
 /** Options of {@link benchTraining}. */
@@ -21,6 +37,11 @@ export interface BenchOptions {
   warmup: number;
   reps: number;
   inputShape: [number, number, number];
+  /** Data-parallel worker threads for our models (the baseline runs on the main thread alone). */
+  workers: number;
+  backend: 'wasm' | 'cpu';
+  /** Instead of the standard set, srq + DropBits 2/2 with our optimisations added one at a time. */
+  ablation?: boolean;
 }
 
 /**
@@ -41,22 +62,27 @@ export function stockLenet5(inputShape: [number, number, number]): tfl.Sequentia
   });
 }
 
-/** Runs `fn` with the backend's own Conv2DBackpropInput (the stock kernel our wasm kernel replaces). */
-function withStockKernels<T>(stock: Map<string, tf.KernelConfig>, fn: () => T): T {
+/** Runs `fn` with the kernels and fused-quantizer build `setting` asks for, restoring ours after. */
+function withSetting<T>(setting: BenchSetting, fn: () => T): T {
   const backend = tf.getBackend();
   const swapped: tf.KernelConfig[] = [];
-  for (const [name, config] of stock) {
+  const swap = (name: string, replacement: tf.KernelConfig | null) => {
     const ours = tf.getKernel(name, backend);
-    if (!ours || config.backendName !== backend) continue;
+    if (!ours) return;
     tf.unregisterKernel(name, backend);
-    tf.registerKernel(config);
+    if (replacement) tf.registerKernel(replacement);
     swapped.push(ours);
-  }
+  };
+  if (setting.stockKernels) for (const [name, config] of STOCK_KERNELS) if (config.backendName === backend) swap(name, config);
+  if (setting.fused === 'off') swap(SRQ_FUSED_KERNEL, null);
+  const wasmBefore = srqWasmEnabled();
+  if (setting.fused === 'javascript') enableSrqWasm(false);
   try {
     return fn();
   } finally {
+    enableSrqWasm(wasmBefore);
     for (const ours of swapped) {
-      tf.unregisterKernel(ours.kernelName, backend);
+      if (tf.getKernel(ours.kernelName, backend)) tf.unregisterKernel(ours.kernelName, backend);
       tf.registerKernel(ours);
     }
   }
@@ -72,47 +98,58 @@ function median(values: number[]): number {
  * Training throughput of several model configurations, measured in one process and interleaved
  * (rep 1 of every config, then rep 2, …) so that machine noise hits all alike; the median of the
  * repetitions per config, in images per second.
- *
- * @param stockKernels - the backend's own kernels our package replaced (for the baseline)
+
  */
-export function benchTraining(options: BenchOptions, stockKernels: Map<string, tf.KernelConfig>): Record<string, number> {
-  const { model, batchSize, steps, warmup, reps, inputShape } = options;
-  const zoo = (q: ModelQuantConfig) => () => ZOO[model](q, { inputShape, numClasses: 10 });
-  const configs: BenchConfig[] = [
-    ...(model === 'lenet5' ? [{ key: 'baseline_ips', build: () => stockLenet5(inputShape), stock: true }] : []),
-    { key: 'float_ips', build: zoo({ method: 'fp' }) },
-    { key: 'srq2_ips', build: zoo({ method: 'srq', weightBits: 2, activationBits: 2 }) },
-    { key: 'srq_db2_ips', build: zoo({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } }) },
-    { key: 'srq_db4_ips', build: zoo({ method: 'srq', weightBits: 4, activationBits: 4, dropBits: { p: 0.05 } }) },
-    { key: 'srq_db8_ips', build: zoo({ method: 'srq', weightBits: 8, activationBits: 8, dropBits: { p: 0.05 } }) },
-  ];
+export async function benchTraining(options: BenchOptions): Promise<Record<string, number>> {
+  const { model, batchSize, steps, warmup, reps, inputShape, workers, backend } = options;
+  const zoo = (quant: ModelQuantConfig): BenchConfig => ({ key: '', quant, build: () => ZOO[model](quant, { inputShape, numClasses: 10 }) });
+  const db2 = zoo({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } });
+  const single = { workers: false };
+  const configs: BenchConfig[] = options.ablation
+    ? [
+        { ...db2, key: 'ablation_ops_ips', setting: { ...single, stockKernels: true, fused: 'off' } },
+        { ...db2, key: 'ablation_fused_js_ips', setting: { ...single, stockKernels: true, fused: 'javascript' } },
+        { ...db2, key: 'ablation_fused_wasm_ips', setting: { ...single, stockKernels: true } },
+        { ...db2, key: 'ablation_kernels_ips', setting: single },
+        { ...db2, key: 'ablation_workers_ips' },
+      ]
+    : [
+        ...(model === 'lenet5' ? [{ key: 'baseline_ips', build: () => stockLenet5(inputShape), stock: true, setting: { ...single, stockKernels: true } }] : []),
+        { ...zoo({ method: 'fp' }), key: 'float_ips' },
+        { ...zoo({ method: 'srq', weightBits: 2, activationBits: 2 }), key: 'srq2_ips' },
+        { ...db2, key: 'srq_db2_ips' },
+        { ...zoo({ method: 'srq', weightBits: 4, activationBits: 4, dropBits: { p: 0.05 } }), key: 'srq_db4_ips' },
+        { ...zoo({ method: 'srq', weightBits: 8, activationBits: 8, dropBits: { p: 0.05 } }), key: 'srq_db8_ips' },
+      ];
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);
-  const runs = configs.map((c) => {
-    const m = c.build();
-    const opt = tf.train.adam(1e-3);
-    const step = () =>
-      tf.tidy(() => {
-        opt.minimize(() => {
-          const ce = tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor);
-          const penalties = m.calculateLosses();
-          return (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar;
+  const runs = [];
+  try {
+    for (const c of configs) {
+      const m = c.build();
+      const opt = tf.train.adam(1e-3);
+      const setting = c.setting ?? {};
+      withSetting(setting, () => trainStep(m, opt, x, y, null)); // initialises the quantizers
+      const useWorkers = c.quant && workers > 0 && setting.workers !== false;
+      const parallel = useWorkers ? await DataParallel.start({ model, quant: c.quant!, inputShape, numClasses: 10, backend }, workers, m, batchSize) : null;
+      const step = c.stock
+        ? () => tf.tidy(() => void opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar))
+        : () => void trainStep(m, opt, x, y, parallel);
+      const timed = (n: number) =>
+        withSetting(setting, () => {
+          const t0 = performance.now();
+          for (let i = 0; i < n; i++) step();
+          tf.tidy(() => (m.apply(x) as tf.Tensor).dataSync()); // wait for the device
+          return (performance.now() - t0) / 1000;
         });
-      });
-    const timed = (n: number) => {
-      const run = () => {
-        const t0 = performance.now();
-        for (let i = 0; i < n; i++) step();
-        tf.tidy(() => (m.apply(x) as tf.Tensor).dataSync()); // wait for the device
-        return (performance.now() - t0) / 1000;
-      };
-      return c.stock ? withStockKernels(stockKernels, run) : run();
-    };
-    timed(warmup);
-    return { key: c.key, timed, ips: [] as number[] };
-  });
-  for (let r = 0; r < reps; r++) for (const run of runs) run.ips.push((steps * batchSize) / run.timed(steps));
-  tf.dispose([x, y]);
+      runs.push({ key: c.key, timed, parallel, ips: [] as number[] });
+      timed(warmup);
+    }
+    for (let r = 0; r < reps; r++) for (const run of runs) run.ips.push((steps * batchSize) / run.timed(steps));
+  } finally {
+    await Promise.all(runs.map((r) => r.parallel?.close()));
+    tf.dispose([x, y]);
+  }
   return Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10]));
 }
 

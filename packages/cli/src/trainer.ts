@@ -3,9 +3,15 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { batchCount, batches, head, imageSize, type ImageDataset } from '@srq/datasets';
 import { modelReport, ZOO } from '@srq/models';
+import { DataParallel, trainStep, type ReplicaRecipe } from './data-parallel';
 import { evaluate } from './evaluate';
 import { quantConfig, type RunConfig } from './run-config';
 import type { RunDir } from './run-dir';
+
+/** How data-parallel workers rebuild the run's model. */
+function replicaRecipe(run: RunConfig, dataset: ImageDataset, backend: string): ReplicaRecipe {
+  return { model: run.model, quant: quantConfig(run), inputShape: dataset.shape, numClasses: dataset.numClasses, backend: backend === 'cpu' ? 'cpu' : 'wasm' };
+}
 
 /** What a finished (or stopped) run reports. */
 export interface TrainSummary {
@@ -18,6 +24,8 @@ export interface TrainSummary {
   float_bytes: number;
   status: 'completed' | 'interrupted' | 'nan';
   backend: string;
+  /** Threads that computed (data-parallel workers + the main thread). */
+  threads: number;
   config: RunConfig;
 }
 
@@ -35,7 +43,7 @@ export function cosineLr(lr: number, step: number, total: number): number {
  * stops cleanly (saving) when `shouldStop()` turns true and on a NaN loss (keeping the last good
  * checkpoint).
  */
-export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
+export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers: number; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
   const trainSplit = run.limit ? head(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
   const stepsPerEpoch = batchCount(trainSplit, { batchSize: run.batchSize });
   const totalSteps = stepsPerEpoch * run.epochs;
@@ -61,70 +69,63 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let trainSeconds = 0;
   let status: TrainSummary['status'] = 'completed';
   let lastTestError: number | null = null; // of the weights as they are now
-  const variables = () => model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const parallel = options.workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend), options.workers, model, run.batchSize) : null;
   const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
 
-  outer: while (epoch < run.epochs) {
-    const epochStart = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, ips: 0, loss: '-', acc: '-' });
-    for (const batch of batches(dataset, trainSplit, { batchSize: run.batchSize, shuffleSeed: run.seed * 100_003 + epoch, augment: dataset.name === 'cifar10', augmentSeed: run.seed + epoch })) {
-      await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C (SIGINT) be handled between steps
-      if (options.shouldStop()) {
+  try {
+    outer: while (epoch < run.epochs) {
+      const epochStart = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, ips: 0, loss: '-', acc: '-' });
+      for (const batch of batches(dataset, trainSplit, { batchSize: run.batchSize, shuffleSeed: run.seed * 100_003 + epoch, augment: dataset.name === 'cifar10', augmentSeed: run.seed + epoch })) {
+        await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C (SIGINT) be handled between steps
+        if (options.shouldStop()) {
+          tf.dispose([batch.x, batch.y]);
+          status = 'interrupted';
+          lastTestError = null; // trained past the last evaluation
+          break outer;
+        }
+        (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(run.lr, step, totalSteps);
+        const t0 = performance.now();
+        // the first step runs on the main thread alone: it initialises the quantizers from data
+        const { loss, hits } = trainStep(model, optimizer, batch.x, batch.y, step > 0 ? parallel : null);
+        trainSeconds += (performance.now() - t0) / 1000;
         tf.dispose([batch.x, batch.y]);
-        status = 'interrupted';
-        lastTestError = null; // trained past the last evaluation
-        break outer;
+        if (!Number.isFinite(loss)) {
+          bar?.stop();
+          throw new NanLossError(`loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; stopped, the last good checkpoint is kept in ${dir.dir}`);
+        }
+        step++;
+        images += batch.size;
+        seen += batch.size;
+        lossSum += loss! * batch.size;
+        correct += hits!;
+        bar?.update(step - epoch * stepsPerEpoch, { ips: Math.round(images / trainSeconds), loss: (lossSum / seen).toFixed(4), acc: ((100 * correct) / seen).toFixed(2) });
       }
-      (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(run.lr, step, totalSteps);
-      const t0 = performance.now();
-      const [loss, hits] = tf.tidy(() => {
-        let logits: tf.Tensor | null = null;
-        const cost = optimizer.minimize(() => {
-          logits = tf.keep(model.apply(batch.x, { training: true }) as tf.Tensor); // for the accuracy below
-          const ce = tf.losses.softmaxCrossEntropy(batch.y, logits);
-          const penalties = model.calculateLosses(); // layer losses: the bit-gate penalties
-          return (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar;
-        }, true, variables())!;
-        const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, 1), tf.argMax(batch.y, 1)), 'float32'));
-        const values = Array.from(tf.stack([cost, hit]).dataSync()); // one read from the device per step
-        tf.dispose(logits!);
-        return values;
-      });
-      trainSeconds += (performance.now() - t0) / 1000;
-      tf.dispose([batch.x, batch.y]);
-      if (!Number.isFinite(loss)) {
-        bar?.stop();
-        throw new NanLossError(`loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}; stopped, the last good checkpoint is kept in ${dir.dir}`);
-      }
-      step++;
-      images += batch.size;
-      seen += batch.size;
-      lossSum += loss! * batch.size;
-      correct += hits!;
-      bar?.update(step - epoch * stepsPerEpoch, { ips: Math.round(images / trainSeconds), loss: (lossSum / seen).toFixed(4), acc: ((100 * correct) / seen).toFixed(2) });
+      bar?.stop();
+      epoch++;
+      const test = evaluate(model, dataset, dataset.test);
+      lastTestError = test.error;
+      const line = {
+        epoch,
+        step,
+        loss: lossSum / Math.max(seen, 1),
+        train_acc: (100 * correct) / Math.max(seen, 1),
+        test_error: test.error,
+        test_loss: test.loss,
+        lr: cosineLr(run.lr, step, totalSteps),
+        img_per_s: images / Math.max(trainSeconds, 1e-9),
+        epoch_s: (performance.now() - epochStart) / 1000,
+        wall_s: wallBefore + (performance.now() - started) / 1000,
+      };
+      dir.appendMetrics(line);
+      if (!options.quiet) process.stderr.write(`epoch ${epoch}/${run.epochs}: loss ${line.loss.toFixed(4)}, train acc ${line.train_acc.toFixed(2)}%, test error ${test.error.toFixed(2)}%, ${Math.round(line.img_per_s)} img/s\n`);
+      await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: false, wallSeconds: line.wall_s });
     }
-    bar?.stop();
-    epoch++;
-    const test = evaluate(model, dataset, dataset.test);
-    lastTestError = test.error;
-    const line = {
-      epoch,
-      step,
-      loss: lossSum / Math.max(seen, 1),
-      train_acc: (100 * correct) / Math.max(seen, 1),
-      test_error: test.error,
-      test_loss: test.loss,
-      lr: cosineLr(run.lr, step, totalSteps),
-      img_per_s: images / Math.max(trainSeconds, 1e-9),
-      epoch_s: (performance.now() - epochStart) / 1000,
-      wall_s: wallBefore + (performance.now() - started) / 1000,
-    };
-    dir.appendMetrics(line);
-    if (!options.quiet) process.stderr.write(`epoch ${epoch}/${run.epochs}: loss ${line.loss.toFixed(4)}, train acc ${line.train_acc.toFixed(2)}%, test error ${test.error.toFixed(2)}%, ${Math.round(line.img_per_s)} img/s\n`);
-    await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: false, wallSeconds: line.wall_s });
+  } finally {
+    await parallel?.close();
   }
   const wall = wallBefore + (performance.now() - started) / 1000;
   if (status === 'interrupted') {
@@ -142,6 +143,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     float_bytes: report.floatBytes,
     status,
     backend: options.backend,
+    threads: options.workers + 1,
     config: run,
   };
   dir.writeSummary(summary);

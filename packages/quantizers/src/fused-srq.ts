@@ -47,10 +47,34 @@ export interface SrqFusedOutputs {
 
 const f32 = Math.fround;
 
+/** How many σ/α beyond the window's edges x is taken into account (see `srqFused`). */
+export const FAR = 30;
+
 /** Round half to even, as tfjs `round`. */
 export function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * `u > 1 - p^j` for j = 1..maxDrop: with u uniform in [0, 1), the number of these that hold is d
+ * with `P(d ≥ j) = p^j` (capped at maxDrop). p^j by repeated multiplication, so that every
+ * implementation of the kernel computes the same thresholds.
+ */
+export function dropThresholds(p: number, maxDrop: number): Float64Array {
+  const out = new Float64Array(p > 0 ? maxDrop : 0);
+  let pj = 1;
+  for (let j = 0; j < out.length; j++) {
+    pj *= p;
+    out[j] = 1 - pj;
+  }
+  return out;
+}
+
+function sampleDrop(u: number, thresholds: Float64Array): number {
+  let d = 0;
+  while (d < thresholds.length && u > thresholds[d]!) d++;
+  return d;
 }
 
 /**
@@ -71,7 +95,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
   const channels = alpha.length;
   const maxDrop = step === 1 ? attrs.bits - 1 : 0;
   const rand = mulberry32(attrs.seed);
-  const logP = dropP > 0 ? Math.log(dropP) : 0;
+  const thresholds = dropThresholds(dropP, maxDrop);
   const codes = new Float64Array(window);
   const pi = new Float64Array(window);
   // per cell edge j (the window's W cells have W + 1 edges): t_j, Sigmoid(t_j), Sigmoid(-t_j)
@@ -88,7 +112,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     const a = alpha[c]!;
     const e = ratio[c]!;
     let d = drops ? drops[i]! : attrs.drop;
-    if (dropP > 0) d = Math.min(maxDrop, Math.max(0, Math.ceil(Math.log(1 - rand()) / logP) - 1)); // u in (0, 1]
+    if (dropP > 0) d = sampleDrop(rand(), thresholds);
     dropCounts[d]! += 1;
     const s = 1 << d;
     const r = f32(x[i]! / a);
@@ -106,7 +130,10 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     // t_j = t_0 + j·Δ, so exp(-t_j) = exp(-t_0)·exp(-Δ)^j: one exp per element (two with a new Δ)
     const invE = 1 / e;
     const delta = spacing * invE;
-    const t0 = (first - spacing / 2 - r) * invE;
+    // far outside the window the cell probabilities tend to a limit: x is moved to at most FAR
+    // σ/α beyond the window's outer edges (a change below e^-30 relative), so nothing overflows
+    const rc = Math.min(Math.max(r, first - spacing / 2 - FAR * e), first + spacing * (size - 0.5) + FAR * e);
+    const t0 = (first - spacing / 2 - rc) * invE;
     const q = qOf[c * (maxDrop + 1) + d]!;
     let E = Math.exp(-t0);
     for (let j = 0; j <= size; j++) {

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 type TensorInfo = tf.TensorInfo;
+
+/** The wasm backend's memory, for kernels that loop over it in JavaScript. */
+export interface WasmHeap {
+  /** A view of a tensor's values in the wasm heap: take it after the last allocation (a grown heap detaches older views). */
+  typedArrayFromHeap(t: TensorInfo): tf.backend_util.TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+}
 type Attrs = tf.NamedAttrMap;
 
 /**
@@ -15,9 +22,13 @@ export class KernelCalls {
   run(name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
     const kernel = tf.getKernel(name, 'wasm');
     if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
-    const out = kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs }) as TensorInfo;
-    this.temps.push(out);
-    return out;
+    return this.keep(kernel.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.backend, attrs }) as TensorInfo);
+  }
+
+  /** Takes an intermediate made by a kernel called directly, to be freed by {@link release}. */
+  keep(t: TensorInfo): TensorInfo {
+    this.temps.push(t);
+    return t;
   }
 
   transpose(x: TensorInfo, perm: number[]): TensorInfo {

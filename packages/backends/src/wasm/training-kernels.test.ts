@@ -1,6 +1,6 @@
 // Each kernel registered for wasm is checked against the CPU backend (the reference) on random
 // inputs: the gradients of conv2d with respect to the filter and the input, for strides and paddings
-// that the zoo models use and a few they do not.
+// that the zoo models use and a few they do not; matMul with every transpose; the max-pool gradient.
 import '@tensorflow/tfjs-layers'; // registers the op gradients
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -53,12 +53,56 @@ describe('wasm training kernels match the CPU backend', () => {
     expect(maxRelError(out.dx, ref.dx)).toBeLessThan(1e-5);
   });
 
+  const MATMULS: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
+    { a: [64, 1024], b: [1024, 512], ta: false, tb: false },
+    { a: [64, 96], b: [80, 96], ta: false, tb: true }, // dx = dy·Wᵀ
+    { a: [64, 96], b: [64, 80], ta: true, tb: false }, // dW = xᵀ·dy
+    { a: [96, 64], b: [80, 96], ta: true, tb: true },
+    { a: [3, 40, 7], b: [3, 40, 9], ta: true, tb: false }, // batched
+    { a: [2, 5, 6], b: [2, 4, 6], ta: false, tb: true },
+    { a: [300, 20], b: [300, 3], ta: true, tb: false }, // transposing b and the result is cheaper
+    { a: [20, 3], b: [2, 3], ta: false, tb: true },
+  ];
+  it.each(MATMULS)('matMul %j', async (c) => {
+    const product = () =>
+      tf.tidy(() => tf.matMul(tf.randomNormal(c.a, 0, 1, 'float32', 3), tf.randomNormal(c.b, 0, 1, 'float32', 4), c.ta, c.tb).dataSync() as Float32Array);
+    await tf.setBackend('cpu');
+    const ref = product();
+    await tf.setBackend('wasm');
+    const out = product();
+    expect(out.length).toBe(ref.length);
+    expect(maxRelError(out, ref)).toBeLessThan(1e-5);
+  });
+
+  const POOLS: Array<{ x: [number, number, number, number]; size: number; stride: number; pad: 'valid' | 'same' }> = [
+    { x: [4, 24, 24, 6], size: 2, stride: 2, pad: 'valid' }, // LeNet-5
+    { x: [2, 9, 7, 3], size: 3, stride: 2, pad: 'same' }, // overlapping, padded
+    { x: [2, 9, 7, 3], size: 2, stride: 1, pad: 'valid' },
+  ];
+  it.each(POOLS)('maxPool gradient %j', async (c) => {
+    const grad = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal(c.x, 0, 1, 'float32', 5);
+        const f = (v: tf.Tensor) => tf.maxPool(v as tf.Tensor4D, c.size, c.stride, c.pad);
+        const dy = tf.randomNormal(f(x).shape, 0, 1, 'float32', 6);
+        return tf.grad(f)(x, dy).dataSync() as Float32Array;
+      });
+    await tf.setBackend('cpu');
+    const ref = grad();
+    await tf.setBackend('wasm');
+    const out = grad();
+    expect(maxRelError(out, ref)).toBeLessThan(1e-6);
+    expect(out.some((v) => v !== 0)).toBe(true);
+  });
+
   it('frees every intermediate', async () => {
     await tf.setBackend('wasm');
     grads(CASES[3]!, 1); // warm-up
     const before = tf.memory().numTensors;
     const dataIds = tf.engine().backend.numDataIds();
     for (const c of CASES) grads(c, 1);
+    tf.tidy(() => void tf.matMul(tf.ones([30, 4]), tf.ones([30, 5]), true, false));
+    tf.tidy(() => void tf.grad((v: tf.Tensor) => tf.maxPool(v as tf.Tensor4D, 2, 2, 'valid'))(tf.ones([1, 4, 4, 1])));
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(dataIds); // intermediates made inside the kernels are freed too
   });

@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, STOCK_KERNELS, useBackend, type BackendName } from '@srq/backends';
+import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
 import { ZOO, type ZooName } from '@srq/models';
 import { benchInference, benchTraining } from '../bench';
 import { handleError } from '../errors';
 import { int } from '../options';
+import { defaultWorkers } from './train';
 
 /** `srq bench`. */
 export function benchCommand(): Command {
@@ -15,20 +16,29 @@ export function benchCommand(): Command {
     .option('--steps <n>', 'timed training steps per repetition', int(1), 5)
     .option('--warmup <n>', 'untimed steps first', int(0), 2)
     .option('--reps <n>', 'repetitions (the median is reported)', int(1), 3)
+    .option('--workers <n>', 'data-parallel worker threads for our models (default: CPU cores - 1); the baseline uses the main thread only', int(0))
+    .option('--ablation', 'srq + DropBits 2/2 with our optimisations added one at a time (stock kernels and tfjs ops → fused quantizer in JavaScript → in WebAssembly SIMD → our training kernels → data-parallel workers)', false)
     .option('--inference', 'size and inference images/s of float vs the packed export (at --bits)', false)
     .option('--bits <n>', 'bits of the packed model for --inference', int(1, 8), 2)
     .option('--json', 'print one JSON line', false)
-    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; inference: boolean; bits: number; json: boolean }) => {
+    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; inference: boolean; bits: number; json: boolean; workers?: number; ablation: boolean }) => {
       try {
         const info = await useBackend(flags.backend);
         const inputShape: [number, number, number] = flags.model === 'lenet5' ? [28, 28, 1] : [32, 32, 3];
         const batchSize = flags.batchSize ?? (flags.model === 'lenet5' ? 64 : 32);
-        const options = { model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape };
-        const ips = flags.inference ? await benchInference({ ...options, bits: flags.bits }) : benchTraining(options, STOCK_KERNELS);
+        const workers = info.backend === 'tensorflow' || flags.inference ? 0 : (flags.workers ?? defaultWorkers());
+        const options = { ablation: flags.ablation, model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape, workers, backend: info.backend === 'cpu' ? ('cpu' as const) : ('wasm' as const) };
+        const ips = flags.inference ? await benchInference({ ...options, bits: flags.bits }) : await benchTraining(options);
         const result: Record<string, unknown> = { model: flags.model, batch_size: batchSize, ...ips };
         if (ips.baseline_ips && ips.srq_db2_ips) result.speedup_vs_baseline = +(ips.srq_db2_ips / ips.baseline_ips).toFixed(3);
         if (ips.float_ips && ips.srq_db2_ips) result.quant_overhead = +(ips.float_ips / ips.srq_db2_ips).toFixed(3);
-        Object.assign(result, { rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20), backend: info.backend, threads: info.threads, simd: info.simd });
+        if (flags.ablation) {
+          // each optimisation's gain: images/s with it over images/s without it, same run
+          const steps = ['ops', 'fused_js', 'fused_wasm', 'kernels', 'workers'].map((k) => ips[`ablation_${k}_ips`]!);
+          ['fused_js', 'fused_wasm', 'kernels', 'workers'].forEach((k, i) => (result[`gain_${k}`] = +(steps[i + 1]! / steps[i]!).toFixed(3)));
+          result.gain_total = +(steps[4]! / steps[0]!).toFixed(3);
+        }
+        Object.assign(result, { rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20), backend: info.backend, threads: info.threads * (workers + 1), workers, simd: info.simd, fused_quantizer: info.fusedQuantizer });
         if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k}: ${v}\n`);
       } catch (e) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
@@ -31,10 +32,14 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
   dataDir?: string;
   cacheDir?: string;
   out?: string;
+  workers?: number;
   resume: boolean;
   json: boolean;
   quiet: boolean;
 };
+
+/** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
+export const defaultWorkers = (): number => Math.max(0, availableParallelism() - 1);
 
 /** `srq train`. */
 export function trainCommand(): Command {
@@ -56,6 +61,7 @@ export function trainCommand(): Command {
     .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), TRAIN_DEFAULTS.lr)
     .option('--seed <n>', 'seed of initialisation order, shuffling, drops and noise', int(0), TRAIN_DEFAULTS.seed)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default(TRAIN_DEFAULTS.backend))
+    .option('--workers <n>', 'worker threads for data-parallel training on wasm/cpu (default: CPU cores - 1; 0 = main thread only)', int(0))
     .option('--limit <n>', 'train on the first N training images (smoke runs)', int(1))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--per-channel', 'one weight step α per output channel', false)
@@ -85,7 +91,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, targetBits, limit, dataDir, cacheDir, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, ...fixed } = flags;
     run = {
       ...fixed,
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (ALGORITHM.md §4)
@@ -108,7 +114,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, shouldStop: () => stop, quiet: flags.quiet });
+    const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
+    const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop: () => stop, quiet: flags.quiet });
     const line = JSON.stringify(summary);
     if (flags.json) process.stdout.write(`${line}\n`);
     else process.stderr.write(`test error ${summary.test_error.toFixed(2)}% after ${summary.epochs} epochs, ${summary.wall_s.toFixed(0)} s, ${Math.round(summary.img_per_s)} img/s; model in ${dir.modelDir}\n`);

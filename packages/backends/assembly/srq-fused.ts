@@ -1,0 +1,405 @@
+// AssemblyScript source of the fused `srq` quantizer kernel, compiled to WebAssembly by `asc`
+// (scripts/build-wasm.mjs) and embedded in src/generated/. The same computation as `srqFused` in
+// @srq/quantizers (packages/quantizers/src/fused-srq.ts), which stays the readable reference and
+// is what the tests compare this against: nearest kept code forward, per-element ∂x̂/∂x and
+// ∂x̂/∂ρ of the multi-class straight-through backward over the local window (ALGORITHM.md §2–4).
+//
+// Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
+// allocated here. The window's scratch arrays live at `scratch` (5·(window+1) f64).
+
+/** First byte the caller may use. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// mulberry32, as `mulberry32` in @srq/quantizers: element i draws with state seed + (i+1)·GOLDEN
+const GOLDEN: u32 = 0x6d2b79f5;
+let rngState: u32 = 0;
+
+function hash(a: u32): u32 {
+  let t = a;
+  t = (t ^ (t >>> 15)) * (t | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return t ^ (t >>> 14);
+}
+
+function rand(): f64 {
+  rngState += GOLDEN;
+  return <f64>hash(rngState) / 4294967296.0;
+}
+
+/** The same hash on four consecutive states. */
+function hash4(a: v128): v128 {
+  let t = a;
+  t = i32x4.mul(v128.xor(t, i32x4.shr_u(t, 15)), v128.or(t, i32x4.splat(1)));
+  t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, i32x4.splat(61)))));
+  return v128.xor(t, i32x4.shr_u(t, 14));
+}
+
+// e^x for four f32, x clamped to [-87, 87]: 2^k · (degree-6 Taylor polynomial of e^f), |f| ≤ ln2/2.
+// k by the 1.5·2^23 trick: adding it leaves k in the low mantissa bits (no float-to-int conversion)
+const ROUNDER: f32 = 12582912.0;
+const ROUNDER_BITS: i32 = 0x4b400000;
+function exp4(v: v128): v128 {
+  const x = f32x4.max(f32x4.min(v, f32x4.splat(87)), f32x4.splat(-87));
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(ROUNDER));
+  const k = f32x4.sub(shifted, f32x4.splat(ROUNDER));
+  let f = f32x4.sub(x, f32x4.mul(k, f32x4.splat(0.693359375)));
+  f = f32x4.sub(f, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.0 / 720);
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 120));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 24));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 6));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1));
+  // the bits of `shifted` minus those of ROUNDER are k; + 127 makes 2^k's exponent field
+  const scale = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(ROUNDER_BITS)), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+/** 2^(±d) for four integer d in [0, 126]: the exponent field. */
+function pow2(d: v128, sign: i32): v128 {
+  return i32x4.shl(i32x4.add(sign > 0 ? d : i32x4.neg(d), i32x4.splat(127)), 23);
+}
+
+// Far outside the window the cell probabilities tend to a fixed limit; x is moved to at most this
+// many σ/α beyond the window's outer edges before they are computed, so that f32 cannot overflow
+// (the change is below e^-30 relative). As FAR in @srq/quantizers' srqFused.
+const FAR: f32 = 30;
+
+/**
+ * Runs the fused pass over `n` elements. Arrays (byte offsets): x, alpha and ratio (f32, one per
+ * channel block), drops (i32 per element, or 0 for none), value, dx and drho (f32 outputs),
+ * counts (f32, one per number of dropped bits), scratch (work space of `scratchBytes(window, bits,
+ * channels)`). Grids with step 1 and the `'nearest'` pick run four elements at a time in f32
+ * SIMD; the rest (and the last n mod 4 elements) element by element in f64.
+ */
+export function srqFused(
+  n: i32,
+  x: usize,
+  alpha: usize,
+  ratio: usize,
+  channels: i32,
+  inner: i32,
+  drops: usize,
+  drop: i32,
+  dropP: f64,
+  seed: u32,
+  minCode: f64,
+  maxCode: f64,
+  step: f64,
+  bits: i32,
+  window: i32,
+  pickSample: bool,
+  value: usize,
+  dx: usize,
+  drho: usize,
+  counts: usize,
+  scratch: usize,
+): void {
+  const maxDrop: i32 = step != 1.0 ? 0 : bits - 1;
+  const nThresholds: i32 = dropP > 0 ? maxDrop : 0;
+  // scratch: thresholds (u32 ·2^32 and f64), per-d tables, SIMD counters, window arrays
+  const thresholdsU = scratch;
+  const thresholdsF = thresholdsU + 64;
+  let pj = 1.0;
+  for (let j = 0; j < nThresholds; j++) {
+    pj *= dropP;
+    const v = 1 - pj; // as dropThresholds in @srq/quantizers
+    store<f64>(thresholdsF + (<usize>j << 3), v);
+    store<u32>(thresholdsU + (<usize>j << 2), <u32>Math.floor(v * 4294967296.0));
+  }
+  const counters = thresholdsF + 64; // i32x4 per d
+  for (let d = 0; d < bits; d++) v128.store(counters + (<usize>d << 4), i32x4.splat(0));
+  const work = counters + (<usize>bits << 4);
+  const gridSize = <i32>((maxCode - minCode) / step) + 1;
+  const wg = min(window, gridSize);
+  let i = 0;
+  if (step == 1.0 && !pickSample && wg <= 16) {
+    i = simdPass(n, x, alpha, ratio, channels, inner, drops, drop, nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, value, dx, drho, counters, work);
+  }
+  for (let d = 0; d < bits; d++) {
+    const v = v128.load(counters + (<usize>d << 4));
+    const total = i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+    store<f32>(counts + (<usize>d << 2), <f32>total);
+  }
+  rngState = seed + <u32>i * GOLDEN;
+  scalarPass(i, n, x, alpha, ratio, channels, inner, drops, drop, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pickSample, value, dx, drho, counts, work);
+}
+
+/** Bytes of scratch `srqFused` needs. */
+export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
+  return 128 + (<usize>bits << 4) + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+}
+
+function simdPass(
+  n: i32,
+  x: usize,
+  alpha: usize,
+  ratio: usize,
+  channels: i32,
+  inner: i32,
+  drops: usize,
+  drop: i32,
+  nThresholds: i32,
+  thresholdsU: usize,
+  seed: u32,
+  minCode: f32,
+  maxCode: f32,
+  maxDrop: i32,
+  wg: i32,
+  value: usize,
+  dx: usize,
+  drho: usize,
+  counters: usize,
+  work: usize,
+): i32 {
+  const tA = work;
+  const spA = tA + (<usize>(wg + 1) << 4);
+  const snA = spA + (<usize>(wg + 1) << 4);
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const far = f32x4.splat(FAR);
+  const wgV = f32x4.splat(<f32>wg);
+  const laneStates = i32x4(1 * GOLDEN, 2 * GOLDEN, 3 * GOLDEN, 4 * GOLDEN);
+  // channel of element i, kept incrementally: block position `rem` in 0..inner-1
+  let c = 0;
+  let rem = 0;
+  let a4 = f32x4.splat(load<f32>(alpha));
+  let e4 = f32x4.splat(load<f32>(ratio));
+  const end = n & ~3;
+  let i = 0;
+  for (; i < end; i += 4) {
+    if (channels > 1) {
+      for (let l = 0; l < 4; l++) {
+        const av = load<f32>(alpha + (<usize>c << 2));
+        const ev = load<f32>(ratio + (<usize>c << 2));
+        a4 = l == 0 ? f32x4.replace_lane(a4, 0, av) : l == 1 ? f32x4.replace_lane(a4, 1, av) : l == 2 ? f32x4.replace_lane(a4, 2, av) : f32x4.replace_lane(a4, 3, av);
+        e4 = l == 0 ? f32x4.replace_lane(e4, 0, ev) : l == 1 ? f32x4.replace_lane(e4, 1, ev) : l == 2 ? f32x4.replace_lane(e4, 2, ev) : f32x4.replace_lane(e4, 3, ev);
+        if (++rem == inner) {
+          rem = 0;
+          if (++c == channels) c = 0;
+        }
+      }
+    }
+    const o = <usize>i << 2;
+    let d4: v128;
+    if (drops) d4 = v128.load(drops + o);
+    else if (nThresholds > 0) {
+      const h = hash4(i32x4.add(i32x4.splat(seed + <u32>i * GOLDEN), laneStates));
+      d4 = i32x4.splat(0);
+      for (let j = 0; j < nThresholds; j++) d4 = i32x4.sub(d4, i32x4.gt_u(h, i32x4.splat(load<u32>(thresholdsU + (<usize>j << 2)))));
+    } else d4 = i32x4.splat(drop);
+    for (let d = 0; d <= maxDrop; d++) {
+      const p = counters + (<usize>d << 4);
+      v128.store(p, i32x4.sub(v128.load(p), i32x4.eq(d4, i32x4.splat(d))));
+    }
+    const s = pow2(d4, 1);
+    const invS = pow2(d4, -1);
+    const lo = f32x4.ceil(f32x4.mul(f32x4.splat(minCode), invS));
+    const hi = f32x4.floor(f32x4.mul(f32x4.splat(maxCode), invS));
+    const r = f32x4.div(v128.load(x + o), a4);
+    const rJ = f32x4.mul(r, invS);
+    const kStar = f32x4.mul(s, f32x4.min(hi, f32x4.max(lo, f32x4.nearest(rJ))));
+    v128.store(value + o, f32x4.mul(a4, kStar));
+    // the window: the sub-grid points nearest to x, shifted inwards at the ends
+    const size = f32x4.min(wgV, f32x4.add(f32x4.sub(hi, lo), one));
+    const startJ = f32x4.min(f32x4.max(f32x4.nearest(f32x4.sub(rJ, f32x4.mul(f32x4.sub(size, one), half))), lo), f32x4.add(f32x4.sub(hi, size), one));
+    const edge0 = f32x4.mul(s, f32x4.sub(startJ, half));
+    const edgeN = f32x4.add(edge0, f32x4.mul(s, size));
+    const invE = f32x4.div(one, e4);
+    const rc = f32x4.min(f32x4.max(r, f32x4.sub(edge0, f32x4.mul(far, e4))), f32x4.add(edgeN, f32x4.mul(far, e4)));
+    const u0 = f32x4.sub(edge0, rc);
+    // exp(-t_j): when every t_j is within ±87 (Δ·W small), exp(-t_0)·exp(-Δ)^j (two exps);
+    // otherwise one exp per edge
+    const t0 = f32x4.mul(u0, invE);
+    const delta = f32x4.mul(s, invE);
+    const recur = !v128.any_true(f32x4.gt(f32x4.mul(delta, wgV), f32x4.splat(55)));
+    let E = exp4(f32x4.neg(t0));
+    const ratioE = recur ? exp4(f32x4.neg(delta)) : zero;
+    for (let j = 0; j <= wg; j++) {
+      const t = f32x4.mul(f32x4.add(u0, f32x4.mul(f32x4.splat(<f32>j), s)), invE);
+      if (j > 0) E = recur ? f32x4.mul(E, ratioE) : exp4(f32x4.neg(t));
+      const sp = f32x4.div(one, f32x4.add(one, E));
+      const q = <usize>j << 4;
+      v128.store(tA + q, t);
+      v128.store(spA + q, sp);
+      v128.store(snA + q, f32x4.mul(E, sp));
+    }
+    // π_w ∝ Sigmoid(t_(w+1))·Sigmoid(-t_w) on the lanes' own window sizes; mean in index units
+    let z = zero;
+    let m = zero;
+    for (let w = 0; w < wg; w++) {
+      const q = <usize>w << 4;
+      const wv = f32x4.splat(<f32>w);
+      const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
+      z = f32x4.add(z, pi);
+      m = f32x4.add(m, f32x4.mul(pi, wv));
+    }
+    const invZ = f32x4.div(one, z);
+    m = f32x4.mul(m, invZ);
+    let sx = zero;
+    let sr = zero;
+    for (let w = 0; w < wg; w++) {
+      const q = <usize>w << 4;
+      const wv = f32x4.splat(<f32>w);
+      const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
+      const wd = f32x4.mul(f32x4.mul(pi, invZ), f32x4.mul(s, f32x4.sub(wv, m)));
+      const snB = v128.load(snA + q + 16);
+      const spAw = v128.load(spA + q);
+      // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
+      sx = f32x4.add(sx, f32x4.mul(wd, f32x4.sub(snB, spAw)));
+      sr = f32x4.add(sr, f32x4.mul(wd, f32x4.sub(f32x4.mul(snB, v128.load(tA + q + 16)), f32x4.mul(spAw, v128.load(tA + q)))));
+    }
+    v128.store(dx + o, f32x4.neg(f32x4.mul(sx, invE)));
+    v128.store(drho + o, f32x4.neg(f32x4.mul(a4, sr)));
+  }
+  return i;
+}
+
+function scalarPass(
+  from: i32,
+  n: i32,
+  x: usize,
+  alpha: usize,
+  ratio: usize,
+  channels: i32,
+  inner: i32,
+  drops: usize,
+  drop: i32,
+  nThresholds: i32,
+  thresholdsF: usize,
+  minCode: f64,
+  maxCode: f64,
+  step: f64,
+  bits: i32,
+  window: i32,
+  pickSample: bool,
+  value: usize,
+  dx: usize,
+  drho: usize,
+  counts: usize,
+  scratch: usize,
+): void {
+  const binary = step != 1.0;
+  const maxDrop: i32 = binary ? 0 : bits - 1;
+  const stride: usize = <usize>(window + 1) << 3;
+  const tA = scratch;
+  const spA = tA + stride;
+  const snA = spA + stride;
+  const piA = snA + stride;
+  // per number of dropped bits d: the sub-grid's index range [lo, hi] (codes s·J), and per channel
+  // and d: q = exp(-Δ), Δ = spacing/e (the ratio of consecutive exp(-t_j))
+  const tables = piA + stride; // lo (f64), hi (f64), then q per channel·(maxDrop + 1)
+  for (let d = 0; d <= maxDrop; d++) {
+    const s = <f64>(1 << d);
+    store<f64>(tables + (<usize>d << 4), binary ? 0.0 : Math.ceil(minCode / s));
+    store<f64>(tables + (<usize>d << 4) + 8, binary ? 1.0 : Math.floor(maxCode / s));
+  }
+  const qTable = tables + (<usize>(maxDrop + 1) << 4);
+  for (let c = 0; c < channels; c++) {
+    const e = <f64>load<f32>(ratio + (<usize>c << 2));
+    for (let d = 0; d <= maxDrop; d++) {
+      store<f64>(qTable + (<usize>(c * (maxDrop + 1) + d) << 3), Math.exp(-(step * <f64>(1 << d)) / e));
+    }
+  }
+
+  for (let i = from; i < n; i++) {
+    const c: i32 = channels == 1 ? 0 : (i / inner) % channels;
+    const af = load<f32>(alpha + (<usize>c << 2));
+    const a = <f64>af;
+    const e = <f64>load<f32>(ratio + (<usize>c << 2));
+    let d: i32 = drops ? load<i32>(drops + (<usize>i << 2)) : drop;
+    if (nThresholds > 0) {
+      const u = rand();
+      d = 0;
+      while (d < nThresholds && u > load<f64>(thresholdsF + (<usize>d << 3))) d++;
+    }
+    const cp = counts + (<usize>d << 2);
+    store<f32>(cp, load<f32>(cp) + 1);
+    const s = <f64>(1 << d);
+    const r = <f64>(load<f32>(x + (<usize>i << 2)) / af);
+    const lo = load<f64>(tables + (<usize>d << 4));
+    const hi = load<f64>(tables + (<usize>d << 4) + 8);
+    const rJ = binary ? (r - minCode) / step : r / s;
+    let kStar = binary ? min(1.0, max(-1.0, 2 * Math.floor(r / 2) + 1)) : s * min(hi, max(lo, nearest(rJ)));
+    // the window: the W sub-grid points nearest to x, shifted inwards at the ends
+    const size: i32 = min(window, <i32>(hi - lo) + 1);
+    const start = min(max(nearest(rJ - <f64>(size - 1) / 2), lo), hi - <f64>size + 1);
+    const spacing = step * s;
+    const first = binary ? minCode + step * start : s * start;
+    const invE = 1 / e;
+    const delta = spacing * invE;
+    const rc = min(max(r, first - spacing / 2 - <f64>FAR * e), first + spacing * (<f64>size - 0.5) + <f64>FAR * e);
+    const t0 = (first - spacing / 2 - rc) * invE;
+    const q = load<f64>(qTable + (<usize>(c * (maxDrop + 1) + d) << 3));
+    let E = Math.exp(-t0);
+    for (let j = 0; j <= size; j++) {
+      const o = <usize>j << 3;
+      store<f64>(tA + o, t0 + <f64>j * delta);
+      if (E == Infinity) {
+        store<f64>(spA + o, 0);
+        store<f64>(snA + o, 1);
+      } else {
+        const inv = 1 / (1 + E);
+        store<f64>(spA + o, inv);
+        store<f64>(snA + o, E * inv);
+      }
+      E *= q;
+    }
+    // π_w ∝ Sigmoid(B_w)·Sigmoid(-A_w), A_w = t_w, B_w = t_(w+1)
+    let z = 0.0;
+    for (let w = 0; w < size; w++) {
+      const o = <usize>w << 3;
+      const p = load<f64>(spA + o + 8) * load<f64>(snA + o);
+      store<f64>(piA + o, p);
+      z += p;
+    }
+    const out = <usize>i << 2;
+    if (!(z > 1e-300)) {
+      // so far outside the grid that every cell probability underflows: a point mass
+      store<f32>(value + out, <f32>(a * kStar));
+      store<f32>(dx + out, 0);
+      store<f32>(drho + out, 0);
+      continue;
+    }
+    const invZ = 1 / z;
+    let mean = 0.0;
+    for (let w = 0; w < size; w++) {
+      const o = <usize>w << 3;
+      const p = load<f64>(piA + o) * invZ;
+      store<f64>(piA + o, p);
+      mean += p * (first + spacing * <f64>w);
+    }
+    if (pickSample && s > 1) {
+      const below = Math.floor(rJ);
+      const lower = s * min(hi, max(lo, below));
+      const upper = s * min(hi, max(lo, below + 1));
+      let pl = 0.0;
+      let pu = 0.0;
+      for (let w = 0; w < size; w++) {
+        const code = first + spacing * <f64>w;
+        const p = load<f64>(piA + (<usize>w << 3));
+        if (code == lower) pl += p;
+        if (code == upper) pu += p;
+      }
+      kStar = rand() * (pl + pu) < pu ? upper : lower;
+    }
+    let sx = 0.0;
+    let sr = 0.0;
+    for (let w = 0; w < size; w++) {
+      const o = <usize>w << 3;
+      const wd = load<f64>(piA + o) * (first + spacing * <f64>w - mean);
+      const snB = load<f64>(snA + o + 8);
+      const spA_ = load<f64>(spA + o);
+      // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
+      sx += wd * (snB - spA_);
+      sr += wd * (snB * load<f64>(tA + o + 8) - spA_ * load<f64>(tA + o));
+    }
+    store<f32>(value + out, <f32>(a * kStar));
+    store<f32>(dx + out, <f32>(-sx * invE));
+    store<f32>(drho + out, <f32>(-a * sr));
+  }
+}

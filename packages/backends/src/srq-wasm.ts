@@ -1,0 +1,113 @@
+import { srqFused, type SrqFusedAttrs } from '@srq/quantizers';
+import { SRQ_FUSED_WASM } from './generated/srq-fused-wasm';
+
+/** The exports of assembly/srq-fused.ts. */
+interface SrqWasmExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  scratchBytes(window: number, bits: number, channels: number): number;
+  srqFused(
+    n: number, x: number, alpha: number, ratio: number, channels: number, inner: number, drops: number, drop: number,
+    dropP: number, seed: number, minCode: number, maxCode: number, step: number, bits: number, window: number,
+    pickSample: number, value: number, dx: number, drho: number, counts: number, scratch: number,
+  ): void;
+}
+
+/** Outputs of {@link runSrqFused}: views valid until the next call. */
+export interface SrqFusedViews {
+  value: Float32Array;
+  dx: Float32Array;
+  drho: Float32Array;
+  dropCounts: Float32Array;
+}
+
+let module: SrqWasmExports | null = null;
+let loading: Promise<boolean> | null = null;
+let enabled = true;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(new ArrayBuffer(text.length));
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Compiles the WebAssembly SIMD build of the fused `srq` kernel (assembly/srq-fused.ts), once.
+ * Asynchronous because browsers refuse to compile modules over 4 KB synchronously on the main
+ * thread. Resolves false where WebAssembly SIMD is unavailable; {@link runSrqFused} then computes
+ * with the JavaScript `srqFused` of @srq/quantizers.
+ */
+export function loadSrqWasm(): Promise<boolean> {
+  loading ??= (async () => {
+    try {
+      const compiled = await WebAssembly.compile(decode(SRQ_FUSED_WASM));
+      const instance = await WebAssembly.instantiate(compiled, { env: { abort: () => { throw new Error('srq-fused wasm abort'); } } });
+      module = instance.exports as unknown as SrqWasmExports;
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return loading;
+}
+
+/** Whether {@link runSrqFused} uses the WebAssembly build. */
+export function srqWasmLoaded(): boolean {
+  return module !== null;
+}
+
+/** Turns the WebAssembly build off (the JavaScript reference computes) or back on; for comparisons. */
+export function enableSrqWasm(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether the WebAssembly build is turned on ({@link enableSrqWasm}). */
+export function srqWasmEnabled(): boolean {
+  return enabled;
+}
+
+/**
+ * The fused `srq` pass (same contract as `srqFused` of @srq/quantizers) on the WebAssembly SIMD
+ * build when loaded and enabled: the inputs are copied into its memory, the outputs are views of it (copy them
+ * before the next call). Falls back to the JavaScript reference.
+ */
+export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Array, drops: Int32Array | null, attrs: SrqFusedAttrs): SrqFusedViews {
+  if (!module || !enabled) return srqFused(x, alpha, ratio, drops, attrs);
+  const m = module;
+  const n = x.length;
+  const channels = alpha.length;
+  let offset = m.heapBase();
+  const place = (bytes: number) => {
+    const at = offset;
+    offset += (bytes + 15) & ~15;
+    return at;
+  };
+  const scratch = place(m.scratchBytes(attrs.window, attrs.bits, channels));
+  const px = place(4 * n);
+  const pAlpha = place(4 * channels);
+  const pRatio = place(4 * channels);
+  const pDrops = drops ? place(4 * n) : 0;
+  const pValue = place(4 * n);
+  const pDx = place(4 * n);
+  const pDrho = place(4 * n);
+  const pCounts = place(4 * attrs.bits);
+  const missing = offset - m.memory.buffer.byteLength;
+  if (missing > 0) m.memory.grow(Math.ceil(missing / 65536));
+  const heap = m.memory.buffer;
+  new Float32Array(heap, px, n).set(x);
+  new Float32Array(heap, pAlpha, channels).set(alpha);
+  new Float32Array(heap, pRatio, channels).set(ratio);
+  if (drops) new Int32Array(heap, pDrops, n).set(drops);
+  m.srqFused(
+    n, px, pAlpha, pRatio, channels, attrs.inner, pDrops, attrs.drop, attrs.dropP, attrs.seed >>> 0,
+    attrs.minCode, attrs.maxCode, attrs.step, attrs.bits, attrs.window, attrs.pick === 'sample' ? 1 : 0,
+    pValue, pDx, pDrho, pCounts, scratch,
+  );
+  return {
+    value: new Float32Array(heap, pValue, n),
+    dx: new Float32Array(heap, pDx, n),
+    drho: new Float32Array(heap, pDrho, n),
+    dropCounts: new Float32Array(heap, pCounts, attrs.bits),
+  };
+}

@@ -1,0 +1,224 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Worker } from 'node:worker_threads';
+import type { ModelQuantConfig, ZooName } from '@srq/models';
+
+/** How a worker thread builds its replica of the model (weights come from the main thread). */
+export interface ReplicaRecipe {
+  model: ZooName;
+  quant: ModelQuantConfig;
+  inputShape: [number, number, number];
+  numClasses: number;
+  backend: 'wasm' | 'cpu';
+}
+
+/** One training step's results. */
+export interface StepResult {
+  loss: number;
+  hits: number;
+}
+
+/** Control words shared with a worker (Int32Array indices). */
+export const CTRL = { request: 0, done: 1, rows: 2, failed: 3 } as const;
+/** `request` value that tells a worker to exit. */
+export const STOP = -1;
+
+/** The shared memory of one worker, as both sides view it. */
+export interface WorkerBuffers {
+  ctrl: SharedArrayBuffer;
+  /** Shard images then one-hot labels, f32. */
+  input: SharedArrayBuffer;
+  /** Gradients of the trainable weights (in order, flat) then loss and hits, f32. */
+  output: SharedArrayBuffer;
+  /** Every weight of the model (in `model.weights` order, flat), f32; shared by all workers. */
+  weights: SharedArrayBuffer;
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The loss of a batch (cross-entropy plus the layers' losses, e.g. bit-gate penalties) and the logits. */
+export function batchLoss(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: tf.Scalar; logits: tf.Tensor } {
+  const logits = model.apply(x, { training: true }) as tf.Tensor;
+  const ce = tf.losses.softmaxCrossEntropy(y, logits);
+  const penalties = model.calculateLosses();
+  return { loss: (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar, logits };
+}
+
+/** Gradients of {@link batchLoss} for `variables`, with the loss and the number of correct predictions. */
+export function shardGradients(model: tfl.LayersModel, variables: tf.Variable[], x: tf.Tensor, y: tf.Tensor): { grads: tf.Tensor[]; loss: tf.Scalar; hits: tf.Scalar } {
+  let logits: tf.Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = batchLoss(model, x, y);
+    logits = tf.keep(out.logits);
+    return out.loss;
+  }, variables);
+  const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, 1), tf.argMax(y, 1)), 'float32')) as tf.Scalar;
+  tf.dispose(logits!);
+  return { grads: variables.map((v) => grads[v.name]!), loss: value, hits };
+}
+
+/**
+ * Synchronous data-parallel training over worker threads: every step, each worker takes an equal
+ * share of the batch, computes gradients on its replica (weights copied from the main thread's
+ * model before the step, through shared memory), while the main thread computes its own share;
+ * the gradients are averaged (weighted by share) and the main thread's optimizer applies them —
+ * the same update as one thread computing the whole batch, up to the DropBits noise (each replica
+ * draws its own) and batch-norm statistics (each replica normalises its share; the moving averages
+ * are the main thread's).
+ */
+export class DataParallel {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly buffers: WorkerBuffers[],
+    private readonly weightsView: Float32Array,
+    private readonly maxRows: number,
+    private failure: Error | null,
+  ) {}
+
+  /** Number of threads computing (workers + the main thread). */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Starts `workers` threads, each building a replica by `recipe`; rejects if a replica's weights
+   * do not match `model`'s.
+   */
+  static async start(recipe: ReplicaRecipe, workers: number, model: tfl.LayersModel, maxBatch: number): Promise<DataParallel> {
+    const weightSizes = model.weights.map((w) => sizeOf(w.shape as number[]));
+    const trainableSize = model.trainableWeights.reduce((s, w) => s + sizeOf(w.shape as number[]), 0);
+    const maxRows = Math.ceil(maxBatch / (workers + 1));
+    const weights = new SharedArrayBuffer(4 * weightSizes.reduce((a, b) => a + b, 0));
+    const rowSize = sizeOf(recipe.inputShape) + recipe.numClasses;
+    const buffers: WorkerBuffers[] = [];
+    const threads: Worker[] = [];
+    const parallel = new DataParallel(threads, buffers, new Float32Array(weights), maxRows, null);
+    const ready: Array<Promise<void>> = [];
+    for (let k = 0; k < workers; k++) {
+      const b: WorkerBuffers = {
+        ctrl: new SharedArrayBuffer(16),
+        input: new SharedArrayBuffer(4 * maxRows * rowSize),
+        output: new SharedArrayBuffer(4 * (trainableSize + 2)),
+        weights,
+      };
+      // each replica draws its own DropBits / sampling noise
+      const replica: ReplicaRecipe = { ...recipe, quant: { ...recipe.quant, seed: (recipe.quant.seed ?? 0) + 7919 * (k + 1) } };
+      const worker = new Worker(new URL('./data-parallel-worker.js', import.meta.url), {
+        workerData: { recipe: replica, buffers: b, weightShapes: model.weights.map((w) => w.shape), trainableNames: model.trainableWeights.map((w) => w.originalName) },
+      });
+      ready.push(
+        new Promise((resolve, reject) => {
+          worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(m.error))));
+          worker.once('error', reject);
+        }),
+      );
+      worker.on('message', (m: { error?: string }) => {
+        if (m.error) parallel.failure = new Error(`data-parallel worker: ${m.error}`);
+      });
+      worker.on('error', (e) => (parallel.failure = e));
+      buffers.push(b);
+      threads.push(worker);
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await parallel.close();
+      throw new Error(`data-parallel worker failed to start: ${(e as Error).message}`);
+    }
+    return parallel;
+  }
+
+  /**
+   * Averaged gradients of {@link batchLoss} over the whole batch for `model.trainableWeights`,
+   * computed in parallel; the caller applies them. Tensors are the caller's.
+   */
+  gradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { grads: tf.NamedTensorMap; loss: number; hits: number } {
+    if (this.failure) throw this.failure;
+    const n = x.shape[0]!;
+    const share = Math.min(this.maxRows, Math.ceil(n / this.threads));
+    // weights out, shards out, go
+    let offset = 0;
+    for (const w of model.weights) {
+      const values = w.read().dataSync() as Float32Array;
+      this.weightsView.set(values, offset);
+      offset += values.length;
+    }
+    const rows: number[] = [];
+    let start = Math.min(n, share); // the main thread keeps the first share
+    for (const b of this.buffers) {
+      const count = Math.max(0, Math.min(share, n - start));
+      rows.push(count);
+      if (count > 0) {
+        const input = new Float32Array(b.input);
+        const xs = tf.tidy(() => tf.slice(x, start, count).dataSync());
+        const ys = tf.tidy(() => tf.slice(y, start, count).dataSync());
+        input.set(xs, 0);
+        input.set(ys, xs.length);
+      }
+      const ctrl = new Int32Array(b.ctrl);
+      Atomics.store(ctrl, CTRL.rows, count);
+      Atomics.add(ctrl, CTRL.request, 1);
+      Atomics.notify(ctrl, CTRL.request);
+      start += count;
+    }
+    const mainRows = Math.min(n, share);
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const mine = tf.tidy(() => {
+      const out = shardGradients(model, variables, tf.slice(x, 0, mainRows), tf.slice(y, 0, mainRows));
+      return { grads: out.grads.map((g) => tf.mul(g, mainRows / n)), stats: tf.stack([tf.mul(out.loss, mainRows / n), out.hits]) };
+    });
+    const stats = Array.from(mine.stats.dataSync());
+    mine.stats.dispose();
+    let grads = mine.grads;
+    this.buffers.forEach((b, k) => {
+      const ctrl = new Int32Array(b.ctrl);
+      const expected = Atomics.load(ctrl, CTRL.request);
+      while (Atomics.load(ctrl, CTRL.done) !== expected) Atomics.wait(ctrl, CTRL.done, Atomics.load(ctrl, CTRL.done), 60_000);
+      if (Atomics.load(ctrl, CTRL.failed)) throw this.failure ?? new Error('data-parallel worker failed');
+      if (rows[k] === 0) return;
+      const out = new Float32Array(b.output);
+      const weight = rows[k]! / n;
+      let at = 0;
+      grads = grads.map((g) => {
+        const size = g.size;
+        const summed = tf.tidy(() => tf.add(g, tf.mul(tf.tensor(out.subarray(at, at + size), g.shape), weight)));
+        at += size;
+        g.dispose();
+        return summed;
+      });
+      stats[0]! += out[at]! * weight;
+      stats[1]! += out[at + 1]!;
+    });
+    return { grads: Object.fromEntries(variables.map((v, i) => [v.name, grads[i]!])), loss: stats[0]!, hits: stats[1]! };
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    for (const b of this.buffers) {
+      const ctrl = new Int32Array(b.ctrl);
+      Atomics.store(ctrl, CTRL.request, STOP);
+      Atomics.notify(ctrl, CTRL.request);
+    }
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * One optimisation step on a batch — on the main thread alone, or with `parallel` — returning the
+ * loss and the number of correct predictions (one read from the device).
+ */
+export function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, parallel: DataParallel | null): StepResult {
+  if (parallel) {
+    const { grads, loss, hits } = parallel.gradients(model, x, y);
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    return { loss, hits };
+  }
+  return tf.tidy(() => {
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { grads, loss, hits } = shardGradients(model, variables, x, y);
+    optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, grads[i]!])));
+    const [l, h] = Array.from(tf.stack([loss, hits]).dataSync());
+    return { loss: l!, hits: h! };
+  });
+}
