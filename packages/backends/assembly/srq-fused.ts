@@ -130,7 +130,89 @@ export function srqFused(
 
 /** Bytes of scratch `srqFused` needs. */
 export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
-  return 128 + (<usize>bits << 4) + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+  return 128 + (<usize>bits << 4) + 192 + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+}
+
+// State of the SIMD pass shared by its helpers (set by simdPass).
+let gMinCode: f32 = 0;
+let gMaxCode: f32 = 0;
+let gWg: i32 = 0;
+let gWork: usize = 0;
+let gOut: usize = 0; // three v128: value, dx, drho of the last core() call
+
+/**
+ * x̂, ∂x̂/∂x and ∂x̂/∂ρ for four elements (f32 SIMD), given their dropped bits and their channels'
+ * α and σ/α; written to gOut.
+ */
+function core(x4: v128, d4: v128, a4: v128, e4: v128): void {
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const far = f32x4.splat(FAR);
+  const wg = gWg;
+  const wgV = f32x4.splat(<f32>wg);
+  const tA = gWork;
+  const spA = tA + (<usize>(wg + 1) << 4);
+  const snA = spA + (<usize>(wg + 1) << 4);
+  const s = pow2(d4, 1);
+  const invS = pow2(d4, -1);
+  const lo = f32x4.ceil(f32x4.mul(f32x4.splat(gMinCode), invS));
+  const hi = f32x4.floor(f32x4.mul(f32x4.splat(gMaxCode), invS));
+  const r = f32x4.div(x4, a4);
+  const rJ = f32x4.mul(r, invS);
+  const kStar = f32x4.mul(s, f32x4.min(hi, f32x4.max(lo, f32x4.nearest(rJ))));
+  v128.store(gOut, f32x4.mul(a4, kStar));
+  // the window: the sub-grid points nearest to x, shifted inwards at the ends
+  const size = f32x4.min(wgV, f32x4.add(f32x4.sub(hi, lo), one));
+  const startJ = f32x4.min(f32x4.max(f32x4.nearest(f32x4.sub(rJ, f32x4.mul(f32x4.sub(size, one), half))), lo), f32x4.add(f32x4.sub(hi, size), one));
+  const edge0 = f32x4.mul(s, f32x4.sub(startJ, half));
+  const edgeN = f32x4.add(edge0, f32x4.mul(s, size));
+  const invE = f32x4.div(one, e4);
+  const rc = f32x4.min(f32x4.max(r, f32x4.sub(edge0, f32x4.mul(far, e4))), f32x4.add(edgeN, f32x4.mul(far, e4)));
+  const u0 = f32x4.sub(edge0, rc);
+  // exp(-t_j): when every t_j is within ±87 (Δ·W small), exp(-t_0)·exp(-Δ)^j (two exps);
+  // otherwise one exp per edge
+  const t0 = f32x4.mul(u0, invE);
+  const delta = f32x4.mul(s, invE);
+  const recur = !v128.any_true(f32x4.gt(f32x4.mul(delta, wgV), f32x4.splat(55)));
+  let E = exp4(f32x4.neg(t0));
+  const ratioE = recur ? exp4(f32x4.neg(delta)) : zero;
+  for (let j = 0; j <= wg; j++) {
+    const t = f32x4.mul(f32x4.add(u0, f32x4.mul(f32x4.splat(<f32>j), s)), invE);
+    if (j > 0) E = recur ? f32x4.mul(E, ratioE) : exp4(f32x4.neg(t));
+    const sp = f32x4.div(one, f32x4.add(one, E));
+    const q = <usize>j << 4;
+    v128.store(tA + q, t);
+    v128.store(spA + q, sp);
+    v128.store(snA + q, f32x4.mul(E, sp));
+  }
+  // π_w ∝ Sigmoid(t_(w+1))·Sigmoid(-t_w) on the lanes' own window sizes; mean in index units
+  let z = zero;
+  let m = zero;
+  for (let w = 0; w < wg; w++) {
+    const q = <usize>w << 4;
+    const wv = f32x4.splat(<f32>w);
+    const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
+    z = f32x4.add(z, pi);
+    m = f32x4.add(m, f32x4.mul(pi, wv));
+  }
+  const invZ = f32x4.div(one, z);
+  m = f32x4.mul(m, invZ);
+  let sx = zero;
+  let sr = zero;
+  for (let w = 0; w < wg; w++) {
+    const q = <usize>w << 4;
+    const wv = f32x4.splat(<f32>w);
+    const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
+    const wd = f32x4.mul(f32x4.mul(pi, invZ), f32x4.mul(s, f32x4.sub(wv, m)));
+    const snB = v128.load(snA + q + 16);
+    const spAw = v128.load(spA + q);
+    // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
+    sx = f32x4.add(sx, f32x4.mul(wd, f32x4.sub(snB, spAw)));
+    sr = f32x4.add(sr, f32x4.mul(wd, f32x4.sub(f32x4.mul(snB, v128.load(tA + q + 16)), f32x4.mul(spAw, v128.load(tA + q)))));
+  }
+  v128.store(gOut + 16, f32x4.neg(f32x4.mul(sx, invE)));
+  v128.store(gOut + 32, f32x4.neg(f32x4.mul(a4, sr)));
 }
 
 function simdPass(
@@ -155,20 +237,31 @@ function simdPass(
   counters: usize,
   work: usize,
 ): i32 {
-  const tA = work;
-  const spA = tA + (<usize>(wg + 1) << 4);
-  const snA = spA + (<usize>(wg + 1) << 4);
-  const half = f32x4.splat(0.5);
-  const one = f32x4.splat(1);
-  const zero = f32x4.splat(0);
-  const far = f32x4.splat(FAR);
-  const wgV = f32x4.splat(<f32>wg);
+  gMinCode = minCode;
+  gMaxCode = maxCode;
+  gWg = wg;
+  gOut = work;
+  const zeroTable = work + 48; // ∂x̂/∂x then ∂x̂/∂ρ at x = 0, per d (8 f32 each)
+  const queue = zeroTable + 64; // up to four non-zero elements: x, d, index (four lanes each)
+  const lanes = queue + 48; // the d of the current four
+  gWork = lanes + 16;
   const laneStates = i32x4(1 * GOLDEN, 2 * GOLDEN, 3 * GOLDEN, 4 * GOLDEN);
   // channel of element i, kept incrementally: block position `rem` in 0..inner-1
   let c = 0;
   let rem = 0;
   let a4 = f32x4.splat(load<f32>(alpha));
   let e4 = f32x4.splat(load<f32>(ratio));
+  // per tensor, elements equal to 0 (ReLU's zeros: half an activation tensor and more) take
+  // their outputs from a table per d; the others are computed four at a time
+  const skipZeros = channels == 1;
+  if (skipZeros) {
+    for (let half = 0; half < 2; half++) {
+      core(f32x4.splat(0), i32x4.add(i32x4(0, 1, 2, 3), i32x4.splat(half * 4)), a4, e4);
+      v128.store(zeroTable + (<usize>half << 4), v128.load(gOut + 16));
+      v128.store(zeroTable + 32 + (<usize>half << 4), v128.load(gOut + 32));
+    }
+  }
+  let queued = 0;
   const end = n & ~3;
   let i = 0;
   for (; i < end; i += 4) {
@@ -196,67 +289,49 @@ function simdPass(
       const p = counters + (<usize>d << 4);
       v128.store(p, i32x4.sub(v128.load(p), i32x4.eq(d4, i32x4.splat(d))));
     }
-    const s = pow2(d4, 1);
-    const invS = pow2(d4, -1);
-    const lo = f32x4.ceil(f32x4.mul(f32x4.splat(minCode), invS));
-    const hi = f32x4.floor(f32x4.mul(f32x4.splat(maxCode), invS));
-    const r = f32x4.div(v128.load(x + o), a4);
-    const rJ = f32x4.mul(r, invS);
-    const kStar = f32x4.mul(s, f32x4.min(hi, f32x4.max(lo, f32x4.nearest(rJ))));
-    v128.store(value + o, f32x4.mul(a4, kStar));
-    // the window: the sub-grid points nearest to x, shifted inwards at the ends
-    const size = f32x4.min(wgV, f32x4.add(f32x4.sub(hi, lo), one));
-    const startJ = f32x4.min(f32x4.max(f32x4.nearest(f32x4.sub(rJ, f32x4.mul(f32x4.sub(size, one), half))), lo), f32x4.add(f32x4.sub(hi, size), one));
-    const edge0 = f32x4.mul(s, f32x4.sub(startJ, half));
-    const edgeN = f32x4.add(edge0, f32x4.mul(s, size));
-    const invE = f32x4.div(one, e4);
-    const rc = f32x4.min(f32x4.max(r, f32x4.sub(edge0, f32x4.mul(far, e4))), f32x4.add(edgeN, f32x4.mul(far, e4)));
-    const u0 = f32x4.sub(edge0, rc);
-    // exp(-t_j): when every t_j is within ±87 (Δ·W small), exp(-t_0)·exp(-Δ)^j (two exps);
-    // otherwise one exp per edge
-    const t0 = f32x4.mul(u0, invE);
-    const delta = f32x4.mul(s, invE);
-    const recur = !v128.any_true(f32x4.gt(f32x4.mul(delta, wgV), f32x4.splat(55)));
-    let E = exp4(f32x4.neg(t0));
-    const ratioE = recur ? exp4(f32x4.neg(delta)) : zero;
-    for (let j = 0; j <= wg; j++) {
-      const t = f32x4.mul(f32x4.add(u0, f32x4.mul(f32x4.splat(<f32>j), s)), invE);
-      if (j > 0) E = recur ? f32x4.mul(E, ratioE) : exp4(f32x4.neg(t));
-      const sp = f32x4.div(one, f32x4.add(one, E));
-      const q = <usize>j << 4;
-      v128.store(tA + q, t);
-      v128.store(spA + q, sp);
-      v128.store(snA + q, f32x4.mul(E, sp));
+    const x4 = v128.load(x + o);
+    if (!skipZeros || !v128.any_true(f32x4.eq(x4, f32x4.splat(0)))) {
+      core(x4, d4, a4, e4);
+      v128.store(value + o, v128.load(gOut));
+      v128.store(dx + o, v128.load(gOut + 16));
+      v128.store(drho + o, v128.load(gOut + 32));
+      continue;
     }
-    // π_w ∝ Sigmoid(t_(w+1))·Sigmoid(-t_w) on the lanes' own window sizes; mean in index units
-    let z = zero;
-    let m = zero;
-    for (let w = 0; w < wg; w++) {
-      const q = <usize>w << 4;
-      const wv = f32x4.splat(<f32>w);
-      const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
-      z = f32x4.add(z, pi);
-      m = f32x4.add(m, f32x4.mul(pi, wv));
+    v128.store(lanes, d4);
+    for (let l = 0; l < 4; l++) {
+      const at = <usize>(i + l) << 2;
+      const xv = load<f32>(x + at);
+      const d = load<i32>(lanes + (<usize>l << 2));
+      if (xv == 0) {
+        store<f32>(value + at, gMinCode < 0 ? xv : 0); // α·clamp(±0, lo, hi): -0 stays -0 only when lo < 0
+        store<f32>(dx + at, load<f32>(zeroTable + (<usize>d << 2)));
+        store<f32>(drho + at, load<f32>(zeroTable + 32 + (<usize>d << 2)));
+        continue;
+      }
+      const qa = <usize>queued << 2;
+      store<f32>(queue + qa, xv);
+      store<i32>(queue + 16 + qa, d);
+      store<i32>(queue + 32 + qa, i + l);
+      if (++queued == 4) {
+        flushQueue(queue, 4, a4, e4, value, dx, drho);
+        queued = 0;
+      }
     }
-    const invZ = f32x4.div(one, z);
-    m = f32x4.mul(m, invZ);
-    let sx = zero;
-    let sr = zero;
-    for (let w = 0; w < wg; w++) {
-      const q = <usize>w << 4;
-      const wv = f32x4.splat(<f32>w);
-      const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
-      const wd = f32x4.mul(f32x4.mul(pi, invZ), f32x4.mul(s, f32x4.sub(wv, m)));
-      const snB = v128.load(snA + q + 16);
-      const spAw = v128.load(spA + q);
-      // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
-      sx = f32x4.add(sx, f32x4.mul(wd, f32x4.sub(snB, spAw)));
-      sr = f32x4.add(sr, f32x4.mul(wd, f32x4.sub(f32x4.mul(snB, v128.load(tA + q + 16)), f32x4.mul(spAw, v128.load(tA + q)))));
-    }
-    v128.store(dx + o, f32x4.neg(f32x4.mul(sx, invE)));
-    v128.store(drho + o, f32x4.neg(f32x4.mul(a4, sr)));
   }
+  if (queued > 0) flushQueue(queue, queued, a4, e4, value, dx, drho);
   return i;
+}
+
+/** Computes the `count` (≤ 4) queued elements (x, d, index: four lanes each) together and writes their outputs back. */
+function flushQueue(queue: usize, count: i32, a4: v128, e4: v128, value: usize, dx: usize, drho: usize): void {
+  core(v128.load(queue), v128.load(queue + 16), a4, e4); // lanes past `count` hold earlier, finite values
+  for (let l = 0; l < count; l++) {
+    const k = <usize>l << 2;
+    const at = <usize>load<i32>(queue + 32 + k) << 2;
+    store<f32>(value + at, load<f32>(gOut + k));
+    store<f32>(dx + at, load<f32>(gOut + 16 + k));
+    store<f32>(drho + at, load<f32>(gOut + 32 + k));
+  }
 }
 
 function scalarPass(

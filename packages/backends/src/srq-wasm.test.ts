@@ -21,6 +21,8 @@ interface Case {
   ratio?: number;
   /** Standard deviation of x relative to α. */
   spread?: number;
+  /** Fraction of elements that are exactly 0 (ReLU outputs; some of them -0). */
+  zeros?: number;
   /** Tolerance of the derivatives relative to their largest magnitude (default 2e-5). */
   tolerance?: number;
 }
@@ -49,7 +51,9 @@ function inputs(c: Case) {
   const ratio = Float32Array.from({ length: channels }, (_, k) => (c.ratio ?? 0.4) * (1 + 0.1 * k));
   const x = Float32Array.from({ length: c.n }, () => {
     const u = rand() + rand() + rand() - 1.5; // ~ N(0, 0.5)
-    return u * 2 * (c.spread ?? 3) * 0.08;
+    const v = u * 2 * (c.spread ?? 3) * 0.08;
+    const w = rand();
+    return c.zeros !== undefined && w < c.zeros ? (w < c.zeros / 8 ? -0 : 0) : c.zeros !== undefined ? Math.abs(v) : v;
   });
   const maxDrop = c.grid.binary ? 0 : c.grid.bits - 1;
   const drops = c.perElementDrops ? Int32Array.from({ length: c.n }, (_, i) => i % (maxDrop + 1)) : null;
@@ -59,6 +63,8 @@ function inputs(c: Case) {
 const CASES: Case[] = [
   { name: '2-bit unsigned, DropBits sampled (the LeNet-5 activations)', n: 4099, grid: { bits: 2, signed: false }, dropP: 0.05 },
   { name: '2-bit signed, no drops', n: 1000, grid: { bits: 2 } },
+  { name: '2-bit unsigned, half the elements ±0 (ReLU), DropBits sampled', n: 4097, grid: { bits: 2, signed: false }, dropP: 0.3, zeros: 0.5 },
+  { name: '8-bit unsigned, 90% zeros, per-element drops', n: 1003, grid: { bits: 8, signed: false }, zeros: 0.9, perElementDrops: true },
   { name: '4-bit signed, p = 0.3', n: 4001, grid: { bits: 4 }, dropP: 0.3 },
   { name: '8-bit unsigned, p = 0.5, window 3', n: 3002, grid: { bits: 8, signed: false }, dropP: 0.5, window: 3 },
   { name: '8-bit signed, whole grid (element by element)', n: 257, grid: { bits: 8 }, window: 256 },
