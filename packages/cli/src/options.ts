@@ -22,3 +22,22 @@ export function num(min: number, max = Infinity, bounds: 'closed' | 'open' | 'be
     return n;
   };
 }
+
+/** Commander parser for a comma-separated list, each item parsed by `item`; duplicates refused. */
+export function list<T>(item: (value: string) => T) {
+  return (value: string): T[] => {
+    const parts = value.split(',').map((v) => v.trim());
+    if (parts.some((p) => p === '')) throw new InvalidArgumentError(`expected a comma-separated list, got "${value}".`);
+    const items = parts.map(item);
+    if (new Set(items.map((v) => JSON.stringify(v))).size !== items.length) throw new InvalidArgumentError(`"${value}" lists an item twice.`);
+    return items;
+  };
+}
+
+/** Commander parser for one of `choices`. */
+export function choice<T extends string>(choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}".`);
+    return value as T;
+  };
+}

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-layers'; // the op gradients and the layers API
 import '@srq/models'; // registers the quantized layers for loading saved models
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench';
+import { compareCommand } from './commands/compare';
 import { doctorCommand } from './commands/doctor';
 import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
@@ -19,7 +20,7 @@ export function program(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       handleError(err);
     });
-  for (const cmd of [trainCommand(), evalCommand(), exportCommand(), benchCommand(), doctorCommand()]) {
+  for (const cmd of [trainCommand(), evalCommand(), exportCommand(), benchCommand(), compareCommand(), doctorCommand()]) {
     cmd.configureOutput({ outputError: () => undefined }).exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
       handleError(err);

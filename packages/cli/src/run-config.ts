@@ -27,6 +27,8 @@ export interface RunConfig {
   keepFirstLast: boolean;
   dataDir: string | null;
   cacheDir: string | null;
+  /** Bits of single tensors (`'<layer>/weights'` / `'<layer>/activations'`), overriding wbits/abits; absent in runs made before it existed. */
+  layerBits?: Record<string, number> | null;
 }
 
 /** The model quantization of a run. */
@@ -42,5 +44,6 @@ export function quantConfig(run: RunConfig): ModelQuantConfig {
     perChannel: run.perChannel,
     temperature: run.temperature,
     seed: run.seed,
+    ...(run.layerBits ? { layerBits: run.layerBits } : {}),
   };
 }

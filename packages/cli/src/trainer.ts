@@ -22,6 +22,10 @@ export interface TrainSummary {
   bits: Record<string, number>;
   model_bytes: number;
   float_bytes: number;
+  /** Bit operations per image (convolution and dense layers; see `modelReport`). */
+  bops_per_image: number;
+  /** Mean learned bits over the quantized tensors (32 for a float model). */
+  average_bits: number;
   status: 'completed' | 'interrupted' | 'nan';
   backend: string;
   /** Threads that computed (data-parallel workers + the main thread). */
@@ -141,6 +145,8 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     bits: report.bits,
     model_bytes: report.modelBytes,
     float_bytes: report.floatBytes,
+    bops_per_image: report.bopsPerImage,
+    average_bits: report.averageBits,
     status,
     backend: options.backend,
     threads: options.workers + 1,

@@ -1,11 +1,18 @@
 import { BitGates, DropBits, type BitGatesConfig, type DropBitsConfig } from '@srq/dropbits';
-import { QUANTIZER_METHODS, resolveQuantizerConfig, type QuantizerMethod } from '@srq/quantizers';
+import { ConfigError, QUANTIZER_METHODS, resolveQuantizerConfig, type QuantizerMethod } from '@srq/quantizers';
 import type { TensorQuantConfig } from './quant-config';
 
 /** Methods a model can be trained with: a quantizer method, or `'fp'` (full precision). */
 export const MODEL_METHODS = ['fp', ...QUANTIZER_METHODS] as const;
 /** One of {@link MODEL_METHODS}. */
 export type ModelMethod = (typeof MODEL_METHODS)[number];
+
+/** A model quantization config field holds a value the model cannot use. */
+export class ModelConfigError extends ConfigError {
+  constructor(field: string, value: unknown, allowed: string) {
+    super('MODEL_CONFIG', 'model quantization', field, value, allowed);
+  }
+}
 
 /** How a whole model is quantized (the zoo and {@link quantizeModel} take it). */
 export interface ModelQuantConfig {
@@ -29,6 +36,12 @@ export interface ModelQuantConfig {
   temperature?: number;
   /** Base seed of the quantizers' noise and drops. */
   seed?: number;
+  /**
+   * Bits of single tensors, overriding `weightBits` / `activationBits`: keyed `'<layer>/weights'`
+   * or `'<layer>/activations'`, as `modelReport().bits` reports them — e.g. to retrain from
+   * scratch with learned bit-widths fixed (the quantized lottery ticket, ALGORITHM.md §5).
+   */
+  layerBits?: Record<string, number>;
 }
 
 /** Hands out the per-tensor quantization configs of one model, with distinct seeds. */
@@ -40,17 +53,44 @@ export class QuantPlan {
     this.method = config.method ?? 'srq';
   }
 
-  /** Config for the weights of a layer (null: float). `position` marks the first and last layers. */
-  weights(position: 'first' | 'middle' | 'last' = 'middle'): TensorQuantConfig | null {
+  /**
+   * Config for the weights of a layer (null: float). `position` marks the first and last layers;
+   * `layer` (its name) picks up a `layerBits` override.
+   */
+  weights(position: 'first' | 'middle' | 'last' = 'middle', layer?: string): TensorQuantConfig | null {
     if (this.method === 'fp') return null;
     if (this.config.keepFirstLastFloat && position !== 'middle') return null;
-    return this.tensor(this.config.weightBits ?? 2, true, this.config.dropBitsOn !== 'activations');
+    return this.tensor(this.bitsOf(layer, 'weights', this.config.weightBits ?? 2), true, this.config.dropBitsOn !== 'activations');
   }
 
-  /** Config for a post-ReLU activation (null: float). */
-  activations(): TensorQuantConfig | null {
+  /** Config for a post-ReLU activation (null: float); `layer` as for {@link weights}. */
+  activations(layer?: string): TensorQuantConfig | null {
     if (this.method === 'fp') return null;
-    return this.tensor(this.config.activationBits ?? 2, false, this.config.dropBitsOn !== 'weights');
+    return this.tensor(this.bitsOf(layer, 'activations', this.config.activationBits ?? 2), false, this.config.dropBitsOn !== 'weights');
+  }
+
+  private readonly seen = new Set<string>();
+
+  private bitsOf(layer: string | undefined, tensor: 'weights' | 'activations', fallback: number): number {
+    if (layer === undefined) return fallback;
+    const key = `${layer}/${tensor}`;
+    this.seen.add(key);
+    return this.config.layerBits?.[key] ?? fallback;
+  }
+
+  /** Keys (`'<layer>/weights'`, `'<layer>/activations'`) of the tensors this plan configured. */
+  get tensorsSeen(): string[] {
+    return [...this.seen];
+  }
+
+  /**
+   * Throws when `layerBits` names a tensor the model does not quantize (call after building).
+   * @throws {@link ModelConfigError}
+   */
+  checkLayerBitsUsed(seen: string[] = this.tensorsSeen): void {
+    const known = new Set(seen);
+    const unused = Object.keys(this.config.layerBits ?? {}).filter((k) => !known.has(k));
+    if (unused.length && this.method !== 'fp') throw new ModelConfigError('layerBits', unused.join(', '), `keys of the tensors this model quantizes: ${seen.join(', ')}`);
   }
 
   private tensor(bits: number, signed: boolean, dropHere: boolean): TensorQuantConfig {

@@ -13,7 +13,19 @@ export interface QuantizedTensorReport {
   elements: number;
 }
 
-/** Bits per layer and model size of a (quantized) model. */
+/** Compute of one convolution or dense layer for one image. */
+export interface LayerCompute {
+  layer: string;
+  /** Multiply-accumulates per image. */
+  macs: number;
+  /** Bits of the weights and of the layer's input. */
+  weightBits: number;
+  inputBits: number;
+  /** Bit operations per image: macs · weightBits · inputBits. */
+  bops: number;
+}
+
+/** Bits per layer, model size and compute of a (quantized) model. */
 export interface ModelReport {
   quantized: QuantizedTensorReport[];
   /** Bytes of the weights stored at their bits (quantized kernels packed; every other weight float32). */
@@ -22,6 +34,35 @@ export interface ModelReport {
   floatBytes: number;
   /** Learned bits per quantized tensor, keyed `layer/weights` or `layer/activations`. */
   bits: Record<string, number>;
+  /** Per convolution / dense layer. */
+  compute: LayerCompute[];
+  /** Bit operations per image over all convolution and dense layers. */
+  bopsPerImage: number;
+  /** Mean of the learned bits over the quantized tensors (each weight and activation tensor counts once; 32 for a float model). */
+  averageBits: number;
+}
+
+/** Bits of the network's input (pixels) in a quantized model's BOPs; a float model counts 32. */
+export const INPUT_BITS = 8;
+
+const COMPUTE_LAYERS = new Set(['QConv2D', 'QDense', 'Conv2D', 'Dense']);
+
+/** Bits of the values a layer reads: the nearest quantized activation upstream, else the input's. */
+function inputBits(layer: tfl.layers.Layer, inputDefault: number, memo: Map<tfl.layers.Layer, number>): number {
+  const cached = memo.get(layer);
+  if (cached !== undefined) return cached;
+  let bits = 0;
+  for (const node of layer.inboundNodes) {
+    for (const up of node.inboundLayers) {
+      const slot = slotOf(up);
+      if (up.getClassName() === 'QActivation' && slot) bits = Math.max(bits, slot.report().learnedBits);
+      else if (up.getClassName() === 'InputLayer') bits = Math.max(bits, inputDefault);
+      else bits = Math.max(bits, inputBits(up, inputDefault, memo));
+    }
+  }
+  const result = bits || inputDefault;
+  memo.set(layer, result);
+  return result;
 }
 
 function slotOf(layer: tfl.layers.Layer): QuantSlot | null {
@@ -29,7 +70,10 @@ function slotOf(layer: tfl.layers.Layer): QuantSlot | null {
 }
 
 /**
- * Reports bits per quantized tensor and the model size: quantized kernels count their learned
+ * Reports bits per quantized tensor, the model size and the compute per image (MACs and bit
+ * operations of every convolution and dense layer, with the bits of its weights and of its input:
+ * the nearest quantized activation upstream, or {@link INPUT_BITS} for the image). Quantized
+ * kernels count their learned
  * bits per element plus 4 bytes per scale; biases, batch norm and float layers count 4 bytes per
  * element; trainable quantizer parameters and flags are not part of an exported model.
  */
@@ -58,10 +102,27 @@ export function modelReport(model: tfl.LayersModel): ModelReport {
       quantized.push({ layer: layer.name, tensor: 'activations', method: r.method, nominalBits: r.nominalBits, learnedBits: r.learnedBits, elements: 0 });
     }
   }
+  const inputDefault = quantized.length ? INPUT_BITS : 32;
+  const memo = new Map<tfl.layers.Layer, number>();
+  const compute: LayerCompute[] = [];
+  for (const layer of model.layers) {
+    if (!COMPUTE_LAYERS.has(layer.getClassName())) continue;
+    const kernel = layer.weights.find((w) => w.name.slice(w.name.lastIndexOf('/') + 1).startsWith('kernel'));
+    if (!kernel) continue;
+    const out = layer.outputShape as number[];
+    const macs = out.slice(1, -1).reduce((a, b) => a * b, 1) * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    const q = quantized.find((t) => t.layer === layer.name && t.tensor === 'weights');
+    const weightBits = q ? q.learnedBits : 32;
+    const inBits = inputBits(layer, inputDefault, memo);
+    compute.push({ layer: layer.name, macs, weightBits, inputBits: inBits, bops: macs * weightBits * inBits });
+  }
   return {
     quantized,
     modelBytes: Math.ceil(modelBits / 8),
     floatBytes,
     bits: Object.fromEntries(quantized.map((q) => [`${q.layer}/${q.tensor}`, q.learnedBits])),
+    compute,
+    bopsPerImage: compute.reduce((a, c) => a + c.bops, 0),
+    averageBits: quantized.length ? quantized.reduce((a, q) => a + q.learnedBits, 0) / quantized.length : 32,
   };
 }

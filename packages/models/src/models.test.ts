@@ -82,6 +82,29 @@ describe('zoo', () => {
     expect(lenet5({ method: 'fp' }).countParams()).toBe(5 * 5 * 32 + 32 + 5 * 5 * 32 * 64 + 64 + 1024 * 512 + 512 + 512 * 10 + 10);
   });
 
+  it('reports MACs and bit operations per image with the bits of each layer and of its input', () => {
+    const m = lenet5({ method: 'srq', weightBits: 2, activationBits: 4 });
+    const r = modelReport(m);
+    expect(r.compute).toEqual([
+      { layer: 'conv1', macs: 24 * 24 * 5 * 5 * 32, weightBits: 2, inputBits: 8, bops: 24 * 24 * 5 * 5 * 32 * 2 * 8 }, // 8-bit pixels
+      { layer: 'conv2', macs: 8 * 8 * 5 * 5 * 32 * 64, weightBits: 2, inputBits: 4, bops: 8 * 8 * 5 * 5 * 32 * 64 * 2 * 4 }, // act1 through the pooling
+      { layer: 'fc1', macs: 1024 * 512, weightBits: 2, inputBits: 4, bops: 1024 * 512 * 8 },
+      { layer: 'fc2', macs: 512 * 10, weightBits: 2, inputBits: 4, bops: 512 * 10 * 8 },
+    ]);
+    expect(r.bopsPerImage).toBe(r.compute.reduce((a, c) => a + c.bops, 0));
+    expect(r.averageBits).toBeCloseTo((4 * 2 + 3 * 4) / 7, 10);
+    const f = modelReport(lenet5({ method: 'fp' }));
+    expect(f.compute.map((c) => [c.weightBits, c.inputBits])).toEqual([[32, 32], [32, 32], [32, 32], [32, 32]]);
+    const res = modelReport(resnet20({ method: 'srq', weightBits: 2, activationBits: 3 }));
+    expect(res.compute.find((c) => c.layer === 's2b1_proj')!.inputBits).toBe(3); // the block input, through the add
+  });
+
+  it('takes per-tensor bits from layerBits and refuses keys of tensors the model does not have', () => {
+    const m = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, layerBits: { 'conv2/weights': 2, 'act1/activations': 3 } });
+    expect(modelReport(m).bits).toEqual({ 'conv1/weights': 4, 'act1/activations': 3, 'conv2/weights': 2, 'act2/activations': 4, 'fc1/weights': 4, 'act3/activations': 4, 'fc2/weights': 4 });
+    expect(() => lenet5({ method: 'srq', layerBits: { 'conv3/weights': 2 } })).toThrow(/layerBits = "conv3\/weights".*conv1\/weights/);
+  });
+
   it('VGG-7 and ResNet-20 build for CIFAR-shaped input and run forward', () => {
     const v = vgg7({ method: 'ste', weightBits: 4, activationBits: 4 });
     expect(v.outputs[0]!.shape).toEqual([null, 10]);

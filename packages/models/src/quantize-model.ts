@@ -83,7 +83,7 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       unsupported.push(`${layer.name} (${cls} with activation ${act})`);
       return null;
     }
-    const activation = act === 'relu' ? [new QActivation({ name: `${layer.name}_act`, activationQuant: plan.activations() })] : [];
+    const activation = act === 'relu' ? [new QActivation({ name: `${layer.name}_act`, activationQuant: plan.activations(`${layer.name}_act`) })] : [];
     const weights = layer.getWeights();
     if (cls === 'Conv2D') {
       const c = layer.getConfig() as { filters: number; kernelSize: number[]; strides: number[]; padding: string; useBias: boolean; dataFormat: string; dilationRate: number | number[] };
@@ -92,16 +92,16 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
         unsupported.push(`${layer.name} (Conv2D ${c.dataFormat !== 'channelsLast' ? 'channels-first' : dilated ? 'dilated' : `padding ${c.padding}`})`);
         return null;
       }
-      const q = new QConv2D({ name: layer.name, filters: c.filters, kernelSize: c.kernelSize as [number, number], strides: c.strides as [number, number], padding: c.padding as 'valid' | 'same', useBias: c.useBias, weightQuant: plan.weights(position) });
+      const q = new QConv2D({ name: layer.name, filters: c.filters, kernelSize: c.kernelSize as [number, number], strides: c.strides as [number, number], padding: c.padding as 'valid' | 'same', useBias: c.useBias, weightQuant: plan.weights(position, layer.name) });
       return { layers: [q, ...activation], copy: () => q.setWeights([...weights, ...q.getWeights().slice(weights.length)]) };
     }
     if (cls === 'Dense') {
       const c = layer.getConfig() as { units: number; useBias: boolean };
-      const q = new QDense({ name: layer.name, units: c.units, useBias: c.useBias, weightQuant: plan.weights(position) });
+      const q = new QDense({ name: layer.name, units: c.units, useBias: c.useBias, weightQuant: plan.weights(position, layer.name) });
       return { layers: [q, ...activation], copy: () => q.setWeights([...weights, ...q.getWeights().slice(weights.length)]) };
     }
     if ((cls === 'Activation' && act === 'relu') || (cls === 'ReLU' && !(layer.getConfig() as { maxValue?: number }).maxValue)) {
-      return { layers: [new QActivation({ name: layer.name, activationQuant: plan.activations() })], copy: () => undefined };
+      return { layers: [new QActivation({ name: layer.name, activationQuant: plan.activations(layer.name) })], copy: () => undefined };
     }
     if (CLONED.has(cls)) {
       const [ctor, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[cls]!;
@@ -114,6 +114,7 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
 
   const replacements = new Map(model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((l) => [l.name, replace(l)] as const));
   if (unsupported.length) throw new UnsupportedLayerError(unsupported);
+  new QuantPlan(config).checkLayerBitsUsed([...plans.values()].flatMap((p) => p.tensorsSeen));
 
   const mapped = new Map<tfl.SymbolicTensor, tfl.SymbolicTensor>();
   const inputs = model.inputs.map((t) => {

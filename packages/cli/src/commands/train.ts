@@ -9,6 +9,7 @@ import { int, num } from '../options';
 import { quantConfig, type RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
 import { NanLossError, train } from '../trainer';
+import { withInterrupt } from '../interrupt';
 
 /** Defaults of `srq train`: a 2-bit LeNet-5 with SRQ + DropBits on MNIST. */
 export const TRAIN_DEFAULTS = {
@@ -106,27 +107,20 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const backend = await useBackend(flags.resume ? run.backend : flags.backend);
   if (!flags.resume) dir.writeConfig(run);
   if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
-  let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(EXIT.interrupted);
-    stop = true;
-    process.stderr.write('\nsrq: interrupted; saving a checkpoint (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
-    const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop: () => stop, quiet: flags.quiet });
-    const line = JSON.stringify(summary);
-    if (flags.json) process.stdout.write(`${line}\n`);
-    else process.stderr.write(`test error ${summary.test_error.toFixed(2)}% after ${summary.epochs} epochs, ${summary.wall_s.toFixed(0)} s, ${Math.round(summary.img_per_s)} img/s; model in ${dir.modelDir}\n`);
-    if (summary.status === 'interrupted') process.exit(EXIT.interrupted);
-  } catch (e) {
-    if (e instanceof NanLossError) {
-      process.stderr.write(`srq: ${e.message}\n`);
-      process.exit(EXIT.runtime);
+  await withInterrupt(async (shouldStop) => {
+    try {
+      const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
+      const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop, quiet: flags.quiet });
+      const line = JSON.stringify(summary);
+      if (flags.json) process.stdout.write(`${line}\n`);
+      else process.stderr.write(`test error ${summary.test_error.toFixed(2)}% after ${summary.epochs} epochs, ${summary.wall_s.toFixed(0)} s, ${Math.round(summary.img_per_s)} img/s; model in ${dir.modelDir}\n`);
+      if (summary.status === 'interrupted') process.exit(EXIT.interrupted);
+    } catch (e) {
+      if (e instanceof NanLossError) {
+        process.stderr.write(`srq: ${e.message}\n`);
+        process.exit(EXIT.runtime);
+      }
+      throw e;
     }
-    throw e;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  });
 }

@@ -1,0 +1,137 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
+import { DATASET_NAMES, loadDataset } from '@srq/datasets';
+import { DROP_GRANULARITIES, type DropGranularity } from '@srq/dropbits';
+import { validateModelQuantConfig, writeFileAtomic, ZOO, type ZooName } from '@srq/models';
+import { COMPARE_METHODS, planRuns, runComparison, type CompareMethod, type CompareSpec } from '../compare';
+import { writeResults } from '../compare-report';
+import { EXIT, handleError, UsageError } from '../errors';
+import { withInterrupt } from '../interrupt';
+import { choice, int, list, num } from '../options';
+import { quantConfig } from '../run-config';
+import { defaultWorkers } from './train';
+
+interface CompareFlags {
+  dataset: string;
+  model: ZooName;
+  methods: CompareMethod[];
+  bits: number[];
+  seeds: number[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  dropbits: number;
+  dropbitsGranularity: DropGranularity;
+  temperature: number;
+  limit?: number;
+  learnBits: boolean;
+  targetBits?: number;
+  lambda: number;
+  lottery: boolean;
+  backend: BackendName;
+  workers?: number;
+  dataDir?: string;
+  cacheDir?: string;
+  out: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** `srq compare`. */
+export function compareCommand(): Command {
+  return new Command('compare')
+    .description('train a grid of methods × bits × seeds (resumable), then write results.md, results.json and an accuracy-vs-bits plot (SVG, PNG)')
+    .requiredOption('--out <dir>', 'results directory (runs/ inside; finished runs are skipped when run again)')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES).default('mnist'))
+    .addOption(new Option('--model <name>', 'zoo model').choices(Object.keys(ZOO)).default('lenet5'))
+    .option('--methods <list>', `comma-separated: ${COMPARE_METHODS.join(', ')}`, list(choice(COMPARE_METHODS)), ['fp', 'ste', 'rq', 'srq', 'srq+dropbits'] as CompareMethod[])
+    .option('--bits <list>', 'comma-separated bits (weights = activations), 1-8', list(int(1, 8)), [2, 4])
+    .option('--seeds <list>', 'comma-separated seeds', list(int(0)), [0, 1])
+    .option('--epochs <n>', 'epochs per run', int(1), 1)
+    .option('--batch-size <n>', 'batch size', int(1), 128)
+    .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), 1e-3)
+    .option('--dropbits <p>', 'DropBits p of srq+dropbits', num(0, 1, 'open'), 0.05)
+    .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
+    .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
+    .option('--limit <n>', 'train on the first N training images', int(1))
+    .option('--learn-bits', 'also learn per-layer bit-widths (srq + BitGates from the largest --bits), one run per seed', false)
+    .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
+    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits', num(0), 0.01)
+    .option('--lottery', 'retrain from scratch with the learned bits fixed, beside uniform bits of the same average (needs --learn-bits)', false)
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--workers <n>', 'data-parallel worker threads (default: CPU cores - 1)', int(0))
+    .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
+    .option('--cache-dir <dir>', 'cache directory for converted datasets (Fashion-MNIST)')
+    .option('--json', 'print the results (results.json) as one JSON line on stdout', false)
+    .option('--quiet', 'no progress output on stderr', false)
+    .action(async (flags: CompareFlags) => {
+      try {
+        await runCompare(flags);
+      } catch (e) {
+        handleError(e);
+      }
+    });
+}
+
+function specOf(flags: CompareFlags): CompareSpec {
+  if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
+  if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
+  return {
+    dataset: flags.dataset,
+    model: flags.model,
+    methods: flags.methods,
+    bits: [...flags.bits].sort((a, b) => a - b),
+    seeds: flags.seeds,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    lr: flags.lr,
+    dropbits: flags.dropbits,
+    dropbitsGranularity: flags.dropbitsGranularity,
+    temperature: flags.temperature,
+    limit: flags.limit ?? null,
+    learnBits: flags.learnBits,
+    targetBits: flags.targetBits ?? null,
+    lambda: flags.lambda,
+    lottery: flags.lottery,
+    backend: flags.backend,
+    dataDir: flags.dataDir ?? null,
+    cacheDir: flags.cacheDir ?? null,
+  };
+}
+
+async function runCompare(flags: CompareFlags): Promise<void> {
+  const spec = specOf(flags);
+  const planned = planRuns(spec);
+  for (const run of planned) validateModelQuantConfig(quantConfig(run.config)); // before anything is written
+  const dataset = loadDataset(spec.dataset, { ...(spec.dataDir ? { dataDir: spec.dataDir } : {}), ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
+  const backend = await useBackend(spec.backend);
+  const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
+  mkdirSync(join(flags.out, 'runs'), { recursive: true });
+  const specFile = join(flags.out, 'compare.json');
+  if (existsSync(specFile)) {
+    const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
+    const kept = (s: CompareSpec) => JSON.stringify({ ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null });
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
+  }
+  const command = `srq ${process.argv.slice(2).join(' ')}`;
+  writeFileAtomic(specFile, `${JSON.stringify({ command, spec }, null, 2)}\n`);
+  if (!flags.quiet) process.stderr.write(`srq compare: ${planned.length}${spec.lottery ? ' + lottery' : ''} runs of ${spec.model} on ${spec.dataset}, backend ${backend.backend}, ${workers + 1} thread${workers ? 's' : ''}, out ${flags.out}\n`);
+  const { finished, stopped } = await withInterrupt((shouldStop) =>
+    runComparison(spec, dataset, {
+      out: flags.out,
+      backendName: backend.backend,
+      workers,
+      quiet: flags.quiet,
+      shouldStop,
+      onStart: (run, i, total) => {
+        if (!flags.quiet) process.stderr.write(`[${i + 1}/${total}] ${run.id}\n`);
+      },
+    }),
+  );
+  await writeResults(flags.out, spec, finished, command);
+  if (flags.json) process.stdout.write(`${JSON.stringify(JSON.parse(readFileSync(join(flags.out, 'results.json'), 'utf8')))}\n`);
+  if (!flags.quiet) process.stderr.write(`${stopped ? 'stopped; run the same command again to continue. ' : ''}results in ${join(flags.out, 'results.md')}\n`);
+  if (stopped) process.exit(EXIT.interrupted);
+}

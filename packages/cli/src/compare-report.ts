@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@srq/models';
+import type { CompareSpec, FinishedRun } from './compare';
+
+/** Mean and sample standard deviation (n − 1; NaN for one value). */
+export function meanStd(values: number[]): { mean: number; std: number; n: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, std, n };
+}
+
+/** One cell of the method × bits table. */
+export interface CellStats {
+  method: string;
+  bits: number;
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** Test error (%) per method and bits of the grid runs, over seeds. */
+export function gridStats(runs: FinishedRun[]): CellStats[] {
+  const cells = new Map<string, { method: string; bits: number; errors: number[] }>();
+  for (const r of runs.filter((x) => x.group === 'grid')) {
+    const key = `${r.label}|${r.bits}`;
+    const cell = cells.get(key) ?? { method: r.label, bits: r.bits, errors: [] };
+    cell.errors.push(r.summary.test_error);
+    cells.set(key, cell);
+  }
+  return [...cells.values()].map((c) => ({ method: c.method, bits: c.bits, ...meanStd(c.errors) }));
+}
+
+const pct = (v: number) => v.toFixed(2);
+const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** Versions of Node, the @srq packages and tfjs, and the git commit when the working directory is a repository. */
+export function versions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (name: string) => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  const out: Record<string, string> = { node: process.version };
+  for (const name of ['@srq/cli', '@srq/models', '@srq/quantizers', '@srq/dropbits', '@srq/backends', '@srq/datasets', '@tensorflow/tfjs-core']) out[name] = version(name);
+  try {
+    out.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return out;
+}
+
+/** The results page of a comparison (markdown). */
+export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command: string, meta: Record<string, string>): string {
+  const stats = gridStats(runs);
+  const methods = spec.methods;
+  const lines: string[] = [];
+  lines.push(`# ${spec.model} on ${spec.dataset}: test error by method and bits`, '');
+  lines.push(`Made by \`${command}\`.`, '');
+  lines.push(
+    `${runs.length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
+      `${spec.limit ? `the first ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}; ` +
+      `rq / rq-st temperature ${spec.temperature}. Versions: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+  );
+  lines.push('## Test error (%), mean ± std over seeds', '');
+  lines.push(`| method | ${spec.bits.map((b) => `${b}/${b}`).join(' | ')} |`, `| --- | ${spec.bits.map(() => '---').join(' | ')} |`);
+  for (const m of methods) {
+    if (m === 'fp') {
+      const c = stats.find((s) => s.method === 'fp');
+      lines.push(`| fp (32/32) | ${spec.bits.map(() => cellText(c)).join(' | ')} |`);
+    } else lines.push(`| ${m} | ${spec.bits.map((b) => cellText(stats.find((s) => s.method === m && s.bits === b))).join(' | ')} |`);
+  }
+  lines.push('', '![test error vs bits](plot.svg)', '');
+  lines.push('## Every run', '', '| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | wall s |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of runs) {
+    const s = r.summary;
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${Math.round(s.wall_s)} |`);
+  }
+  const perLayer = runs.filter((r) => r.group !== 'grid');
+  if (perLayer.length) {
+    const keys = Object.keys(perLayer[0]!.summary.bits);
+    lines.push('', '## Learned bit-widths per layer', '');
+    lines.push(`| run | ${keys.join(' | ')} | average | model bytes | BOPs / image | test error % |`, `| --- | ${keys.map(() => '---').join(' | ')} | --- | --- | --- | --- |`);
+    for (const r of perLayer) lines.push(`| ${r.id} | ${keys.map((k) => r.summary.bits[k] ?? '–').join(' | ')} | ${r.summary.average_bits.toFixed(2)} | ${int(r.summary.model_bytes)} | ${r.summary.bops_per_image.toExponential(3)} | ${pct(r.summary.test_error)} |`);
+    const groups = ['learned', 'lottery', 'uniform'] as const;
+    const summaries = groups.map((g) => ({ g, ...meanStd(runs.filter((r) => r.group === g).map((r) => r.summary.test_error)) })).filter((x) => x.n > 0);
+    if (summaries.length > 1) {
+      lines.push('', '| runs | test error %, mean ± std | n |', '| --- | --- | --- |');
+      for (const x of summaries) lines.push(`| ${x.g} | ${pct(x.mean)} ± ${Number.isNaN(x.std) ? '–' : pct(x.std)} | ${x.n} |`);
+    }
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+/**
+ * Writes `results.md`, `results.json` (every run: its configuration and summary, with the spec,
+ * the command and the versions) and the plot into `out`, each atomically.
+ */
+export async function writeResults(out: string, spec: CompareSpec, runs: FinishedRun[], command: string): Promise<void> {
+  const meta = versions();
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary })) }, null, 2)}\n`);
+  const { renderPlot } = await import('./compare-plot');
+  const { svg, png } = await renderPlot(spec, gridStats(runs));
+  writeFileAtomic(join(out, 'plot.svg'), svg);
+  writeFileAtomic(join(out, 'plot.png'), png);
+  writeFileAtomic(join(out, 'results.md'), resultsMarkdown(spec, runs, command, meta));
+}

@@ -1,0 +1,213 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ImageDataset } from '@srq/datasets';
+import type { DropGranularity } from '@srq/dropbits';
+import type { ModelMethod, ZooName } from '@srq/models';
+import type { BackendName } from '@srq/backends';
+import { UsageError } from './errors';
+import type { RunConfig } from './run-config';
+import { RunDir } from './run-dir';
+import { train, type TrainSummary } from './trainer';
+
+/** The methods `srq compare` runs: the model methods, and SRQ with DropBits. */
+export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits'] as const;
+/** One of {@link COMPARE_METHODS}. */
+export type CompareMethod = (typeof COMPARE_METHODS)[number];
+
+/** What `srq compare` runs. */
+export interface CompareSpec {
+  dataset: string;
+  model: ZooName;
+  methods: CompareMethod[];
+  /** Bits of weights and activations (w = a) of the grid. */
+  bits: number[];
+  seeds: number[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** DropBits p of `srq+dropbits`. */
+  dropbits: number;
+  dropbitsGranularity: DropGranularity;
+  /** Gumbel-softmax temperature of rq / rq-st. */
+  temperature: number;
+  limit: number | null;
+  /** Learned bit-widths: srq with BitGates from the largest `bits`, one run per seed. */
+  learnBits: boolean;
+  targetBits: number | null;
+  lambda: number;
+  /** Retrain from scratch with the learned bits fixed, beside uniform bits of the same average. */
+  lottery: boolean;
+  backend: BackendName;
+  dataDir: string | null;
+  cacheDir: string | null;
+}
+
+/** Which part of the comparison a run belongs to. */
+export type RunGroup = 'grid' | 'learned' | 'lottery' | 'uniform';
+
+/** One planned run. */
+export interface PlannedRun {
+  id: string;
+  group: RunGroup;
+  /** The method as the tables name it (`srq+dropbits`, `srq (learned bits)`, …). */
+  label: string;
+  /** Nominal bits (w = a); 32 for fp. */
+  bits: number;
+  seed: number;
+  config: RunConfig;
+}
+
+/** A finished run with its summary. */
+export interface FinishedRun extends PlannedRun {
+  summary: TrainSummary;
+}
+
+function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: number, extra: Partial<RunConfig> = {}): RunConfig {
+  return {
+    model: spec.model,
+    dataset: spec.dataset,
+    method,
+    wbits: bits,
+    abits: bits,
+    dropbits: 0,
+    dropbitsGranularity: spec.dropbitsGranularity,
+    dropbitsOn: 'both',
+    learnBits: false,
+    targetBits: null,
+    lambda: spec.lambda,
+    epochs: spec.epochs,
+    batchSize: spec.batchSize,
+    lr: spec.lr,
+    seed,
+    backend: spec.backend,
+    limit: spec.limit,
+    temperature: spec.temperature,
+    perChannel: false,
+    keepFirstLast: false,
+    dataDir: spec.dataDir,
+    cacheDir: spec.cacheDir,
+    layerBits: null,
+    ...extra,
+  };
+}
+
+/** The grid and the learned-bits runs of a spec, in the order they run (lottery runs come later: they need the learned bits). */
+export function planRuns(spec: CompareSpec): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  const prefix = `${spec.dataset}-${spec.model}`;
+  for (const method of spec.methods) {
+    for (const bits of method === 'fp' ? [32] : spec.bits) {
+      for (const seed of spec.seeds) {
+        const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${method.replace('+', '-')}-w${bits}a${bits}-s${seed}`;
+        const config =
+          method === 'srq+dropbits'
+            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits })
+            : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
+        runs.push({ id, group: 'grid', label: method, bits, seed, config });
+      }
+    }
+  }
+  if (spec.learnBits) {
+    const from = Math.max(...spec.bits);
+    for (const seed of spec.seeds) {
+      const target = spec.targetBits === null ? '' : `-t${spec.targetBits}`;
+      runs.push({
+        id: `${prefix}-srq-learned-from${from}${target}-s${seed}`,
+        group: 'learned',
+        label: 'srq (learned bits)',
+        bits: from,
+        seed,
+        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits }),
+      });
+    }
+  }
+  return runs;
+}
+
+/** The lottery-ticket runs for one learned run: its bits fixed, from scratch; and uniform bits of the same average. */
+export function lotteryRuns(spec: CompareSpec, learned: FinishedRun): PlannedRun[] {
+  const bits = learned.summary.bits;
+  const uniform = Math.max(1, Math.round(learned.summary.average_bits));
+  const prefix = `${spec.dataset}-${spec.model}`;
+  return [
+    {
+      id: `${prefix}-srq-lottery-s${learned.seed}`,
+      group: 'lottery',
+      label: 'srq (learned bits fixed, from scratch)',
+      bits: learned.summary.average_bits,
+      seed: learned.seed,
+      config: runConfig(spec, 'srq', learned.bits, learned.seed, { layerBits: bits }),
+    },
+    {
+      id: `${prefix}-srq-uniform-w${uniform}a${uniform}-s${learned.seed}`,
+      group: 'uniform',
+      label: `srq (uniform ${uniform} bits)`,
+      bits: uniform,
+      seed: learned.seed,
+      config: runConfig(spec, 'srq', uniform, learned.seed),
+    },
+  ];
+}
+
+function readJson<T>(file: string): T | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
+}
+
+/** Differences between two run configs, as `field: a ≠ b`. */
+function differences(a: RunConfig, b: RunConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
+  return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} ≠ ${JSON.stringify(b[k] ?? null)}`);
+}
+
+/** Options of {@link runComparison}. */
+export interface RunOptions {
+  out: string;
+  backendName: string;
+  workers: number;
+  quiet: boolean;
+  shouldStop: () => boolean;
+  /** Called before each run that is not already finished. */
+  onStart?: (run: PlannedRun, index: number, total: number) => void;
+}
+
+/**
+ * Runs one planned run unless it already finished (its `summary.json` says completed): resumes
+ * it from its checkpoint, or starts it (clearing a directory that holds no checkpoint).
+ * @throws {@link UsageError} when the directory holds a run of another configuration
+ */
+async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, announce: () => void): Promise<TrainSummary | null> {
+  const dir = new RunDir(join(options.out, 'runs', run.id));
+  const existing = readJson<RunConfig>(join(dir.dir, 'run.json'));
+  if (existing) {
+    const diff = differences(existing, run.config);
+    if (diff.length) throw new UsageError(`${dir.dir} holds a run with another configuration (${diff.join('; ')}); use another --out.`);
+    const summary = readJson<TrainSummary>(join(dir.dir, 'summary.json'));
+    if (summary?.status === 'completed') return summary;
+  }
+  announce();
+  const resume = existing !== null && dir.hasCheckpoint();
+  if (existing && !resume) rmSync(dir.dir, { recursive: true, force: true }); // started, nothing saved yet
+  if (!resume) dir.writeConfig(run.config);
+  const summary = await train(run.config, dataset, dir, { resume, backend: options.backendName, workers: options.workers, shouldStop: options.shouldStop, quiet: options.quiet });
+  return summary.status === 'completed' ? summary : null;
+}
+
+/**
+ * Runs every run of a comparison that has not finished yet (grid, learned bits, then the lottery
+ * runs of each learned run), sequentially. Returns the finished runs, and whether it stopped early
+ * (Ctrl-C) — then the unfinished run keeps its checkpoint and the next call resumes it.
+ */
+export async function runComparison(spec: CompareSpec, dataset: ImageDataset, options: RunOptions): Promise<{ finished: FinishedRun[]; stopped: boolean }> {
+  const finished: FinishedRun[] = [];
+  const queue = planRuns(spec);
+  for (let i = 0; i < queue.length; i++) {
+    const run = queue[i]!;
+    if (options.shouldStop()) return { finished, stopped: true };
+    const summary = await runOne(run, dataset, options, () => options.onStart?.(run, i, queue.length));
+    if (!summary) return { finished, stopped: true };
+    const result = { ...run, summary };
+    finished.push(result);
+    if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
+  }
+  return { finished, stopped: false };
+}
