@@ -82,3 +82,25 @@ console.log(JSON.stringify({ exports: Object.keys(db).sort(), max: Math.max(...d
     expect(deps.filter((d) => /tfjs-backend|tfjs-node/.test(d))).toEqual([]);
   });
 });
+
+describe('@srq/models in browsers', () => {
+  it("the 'browser' entry (and every chunk it imports) has no Node built-in imports, and bundlers pick it", () => {
+    const dir = join(repoRoot, 'packages', 'models');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.exports['.'])[0]).toBe('browser'); // before import/require
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      const specifiers = [...code.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+      expect(specifiers.filter((s) => /^(node:)?(fs|path|os|child_process|worker_threads|http|url|module)$/.test(s)), file).toEqual([]);
+      for (const s of specifiers.filter((x) => x.startsWith('./'))) visit(join(dir, 'dist', s));
+    };
+    visit(join(dir, pkg.exports['.'].browser.default));
+    expect(seen.size).toBeGreaterThan(1); // the shared chunk was followed
+    const names = runInNode(`const m = await import('@srq/models/browser'); console.log(JSON.stringify(Object.keys(m)));`, 'mjs');
+    expect(JSON.parse(names.trim().split('\n').at(-1)!)).toEqual(expect.arrayContaining(['lenet5', 'QActivation', 'parsePackedModel', 'loadPackedModelFromUrl', 'modelReport']));
+    expect(JSON.parse(names.trim().split('\n').at(-1)!)).not.toContain('exportPacked');
+  });
+});

@@ -81,7 +81,7 @@ function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: n
     seed,
     backend: spec.backend,
     limit: spec.limit,
-    temperature: spec.temperature,
+    temperature: method === 'rq' || method === 'rq-st' ? spec.temperature : 1, // only rq reads it
     perChannel: false,
     keepFirstLast: false,
     dataDir: spec.dataDir,

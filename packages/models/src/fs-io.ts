@@ -1,27 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SrqError } from '@srq/quantizers';
-
-/** A saved model could not be read: missing directory or file, or a file that does not parse. */
-export class ModelFileError extends SrqError {
-  constructor(message: string, file: string) {
-    super('MODEL_FILE', message, { file });
-  }
-}
+import { concatBytes, ModelFileError } from './model-file';
 
 const MODEL_JSON = 'model.json';
-
-/** The bytes of several views, one after the other. */
-export function concatBytes(parts: ArrayBufferView[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 /** Writes `data` to `file` atomically (a temporary file beside it, then a rename). */
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {

@@ -1,12 +1,4 @@
-export type { TensorQuantConfig } from './quant-config';
-export { QuantSlot, type LayerArgs } from './quant-slot';
-export { QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
-export { QConv2D, type QConv2DArgs } from './q-conv2d';
-export { QDense, type QDenseArgs } from './q-dense';
-export { QActivation, type QActivationArgs } from './q-activation';
-export { QuantPlan, ModelConfigError, MODEL_METHODS, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
-export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
-export { fileSystem, ModelFileError, writeFileAtomic } from './fs-io';
-export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';
-export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
-export { exportPacked, loadPackedModel, packCodes, unpackCodes, type PackedWeightInfo } from './packed-export';
+export * from './browser';
+// Node only (node:fs)
+export { fileSystem, writeFileAtomic } from './fs-io';
+export { exportPacked, loadPackedModel } from './packed-export';

@@ -2,48 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { concatBytes, ModelFileError, writeFileAtomic } from './fs-io';
+import { writeFileAtomic } from './fs-io';
+import { concatBytes, ModelFileError } from './model-file';
+import { MODEL_JSON, packCodes, parsePackedModel, WEIGHTS, type PackedEntry, type PackedModelJson } from './packed-format';
 import type { QuantSlot } from './quant-slot';
-
-/** How a packed weight is stored: `bits`-bit codes `k - minCode`, LSB first, rebuilt as `scale[c]·k`. */
-export interface PackedWeightInfo {
-  bits: number;
-  minCode: number;
-  scale: number[];
-  channelAxis: number | null;
-  byteLength: number;
-}
-
-/** A weights-manifest entry of a packed model (a tfjs entry plus `srq` for packed kernels). */
-interface PackedEntry extends tf.io.WeightsManifestEntry {
-  srq?: PackedWeightInfo;
-}
-
-const MODEL_JSON = 'model.json';
-const WEIGHTS = 'weights.srqbin';
-
-/** Packs integer codes at `bits` bits each (the values `code - minCode`, least significant bits first). */
-export function packCodes(codes: ArrayLike<number>, bits: number, minCode: number): Uint8Array {
-  const out = new Uint8Array(Math.ceil((codes.length * bits) / 8));
-  let bit = 0;
-  for (let i = 0; i < codes.length; i++) {
-    const v = codes[i]! - minCode;
-    for (let b = 0; b < bits; b++, bit++) if ((v >> b) & 1) out[bit >> 3]! |= 1 << (bit & 7);
-  }
-  return out;
-}
-
-/** Inverse of {@link packCodes}. */
-export function unpackCodes(bytes: Uint8Array, count: number, bits: number, minCode: number): Int16Array {
-  const out = new Int16Array(count);
-  let bit = 0;
-  for (let i = 0; i < count; i++) {
-    let v = 0;
-    for (let b = 0; b < bits; b++, bit++) v |= ((bytes[bit >> 3]! >> (bit & 7)) & 1) << b;
-    out[i] = v + minCode;
-  }
-  return out;
-}
 
 function slotOf(layer: tfl.layers.Layer): QuantSlot | null {
   return layer.getClassName() === 'QActivation' ? null : ((layer as unknown as { slot?: QuantSlot | null }).slot ?? null);
@@ -104,37 +66,15 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
 }
 
 /**
- * Loads a model written by {@link exportPacked}: packed kernels are unpacked to float weights on
- * the grid (`scale·code`), everything else read as float32, into an ordinary tfjs LayersModel
- * whose activation quantizers are on. Its outputs equal the trained model's inference outputs
- * bit for bit (on the same backend).
+ * Loads a model written by {@link exportPacked} from a directory (Node): see
+ * {@link parsePackedModel}; in browsers use `loadPackedModelFromUrl`.
  * @throws {@link ModelFileError} for a missing or malformed file
  */
 export async function loadPackedModel(dir: string): Promise<tfl.LayersModel> {
   const file = join(dir, MODEL_JSON);
   if (!existsSync(file)) throw new ModelFileError(`No exported model in ${dir} (missing ${MODEL_JSON}).`, file);
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: PackedEntry[] }> };
-  const group = json.weightsManifest[0];
-  const weightsFile = join(dir, group?.paths[0] ?? WEIGHTS);
-  if (!group || !existsSync(weightsFile)) throw new ModelFileError(`Weights file ${weightsFile} named by ${file} is missing.`, weightsFile);
-  const bytes = readFileSync(weightsFile);
-  const floats: Float32Array[] = [];
-  let o = 0;
-  for (const entry of group.weights) {
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (entry.srq) {
-      const { bits, minCode, scale, channelAxis, byteLength } = entry.srq;
-      const codes = unpackCodes(new Uint8Array(bytes.buffer, bytes.byteOffset + o, byteLength), count, bits, minCode);
-      const inner = channelAxis === null ? count : entry.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
-      floats.push(Float32Array.from(codes, (k, i) => Math.fround(scale[channelAxis === null ? 0 : Math.floor(i / inner) % scale.length]! * k)));
-      o += byteLength;
-    } else {
-      floats.push(new Float32Array(bytes.buffer.slice(bytes.byteOffset + o, bytes.byteOffset + o + 4 * count)));
-      o += 4 * count;
-    }
-  }
-  if (o !== bytes.byteLength) throw new ModelFileError(`${weightsFile} has ${bytes.byteLength} bytes; the manifest describes ${o}.`, weightsFile);
-  const weightData = concatBytes(floats);
-  const weightSpecs = group.weights.map(({ name, shape }) => ({ name, shape, dtype: 'float32' as const }));
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: weightData.buffer }));
+  const json = JSON.parse(readFileSync(file, 'utf8')) as PackedModelJson;
+  const weightsFile = join(dir, json.weightsManifest[0]?.paths[0] ?? WEIGHTS);
+  if (!existsSync(weightsFile)) throw new ModelFileError(`Weights file ${weightsFile} named by ${file} is missing.`, weightsFile);
+  return parsePackedModel(json, readFileSync(weightsFile), weightsFile);
 }

@@ -112,8 +112,8 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   const specFile = join(flags.out, 'compare.json');
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
-    const kept = (s: CompareSpec) => JSON.stringify({ ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null });
-    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
+    const kept = (s: CompareSpec) => JSON.stringify({ ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1 });
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
   }
   const command = `srq ${process.argv.slice(2).join(' ')}`;
   writeFileAtomic(specFile, `${JSON.stringify({ command, spec }, null, 2)}\n`);

@@ -1,0 +1,14 @@
+// Everything of @srq/models that runs in browsers (no Node imports): the `browser` entry, and the
+// part of the main entry shared with Node.
+export type { TensorQuantConfig } from './quant-config';
+export { QuantSlot, type LayerArgs } from './quant-slot';
+export { QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
+export { QConv2D, type QConv2DArgs } from './q-conv2d';
+export { QDense, type QDenseArgs } from './q-dense';
+export { QActivation, type QActivationArgs } from './q-activation';
+export { QuantPlan, ModelConfigError, MODEL_METHODS, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
+export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
+export { ModelFileError } from './model-file';
+export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';
+export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
+export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson } from './packed-format';
