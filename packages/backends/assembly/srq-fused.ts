@@ -68,6 +68,19 @@ function pow2(d: v128, sign: i32): v128 {
 // (the change is below e^-30 relative). As FAR in @srq/quantizers' srqFused.
 const FAR: f32 = 30;
 
+// The arrays and layout of the running srqFused call, shared by its passes.
+let gN: i32 = 0;
+let gX: usize = 0;
+let gAlpha: usize = 0;
+let gRatio: usize = 0;
+let gChannels: i32 = 1;
+let gInner: i32 = 1;
+let gDrops: usize = 0;
+let gDrop: i32 = 0;
+let gValue: usize = 0;
+let gDx: usize = 0;
+let gDrho: usize = 0;
+
 /**
  * Runs the fused pass over `n` elements. Arrays (byte offsets): x, alpha and ratio (f32, one per
  * channel block), drops (i32 per element, or 0 for none), value, dx and drho (f32 outputs),
@@ -98,6 +111,17 @@ export function srqFused(
   counts: usize,
   scratch: usize,
 ): void {
+  gN = n;
+  gX = x;
+  gAlpha = alpha;
+  gRatio = ratio;
+  gChannels = channels;
+  gInner = inner;
+  gDrops = drops;
+  gDrop = drop;
+  gValue = value;
+  gDx = dx;
+  gDrho = drho;
   const maxDrop: i32 = step != 1.0 ? 0 : bits - 1;
   const nThresholds: i32 = dropP > 0 ? maxDrop : 0;
   // scratch: thresholds (u32 ·2^32 and f64), per-d tables, SIMD counters, window arrays
@@ -117,7 +141,7 @@ export function srqFused(
   const wg = min(window, gridSize);
   let i = 0;
   if (step == 1.0 && !pickSample && wg <= 16) {
-    i = simdPass(n, x, alpha, ratio, channels, inner, drops, drop, nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, value, dx, drho, counters, work);
+    i = simdPass(nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, counters, work);
   }
   for (let d = 0; d < bits; d++) {
     const v = v128.load(counters + (<usize>d << 4));
@@ -125,7 +149,7 @@ export function srqFused(
     store<f32>(counts + (<usize>d << 2), <f32>total);
   }
   rngState = seed + <u32>i * GOLDEN;
-  scalarPass(i, n, x, alpha, ratio, channels, inner, drops, drop, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pickSample, value, dx, drho, counts, work);
+  scalarPass(i, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pickSample, counts, work);
 }
 
 /** Bytes of scratch `srqFused` needs. */
@@ -216,14 +240,6 @@ function core(x4: v128, d4: v128, a4: v128, e4: v128): void {
 }
 
 function simdPass(
-  n: i32,
-  x: usize,
-  alpha: usize,
-  ratio: usize,
-  channels: i32,
-  inner: i32,
-  drops: usize,
-  drop: i32,
   nThresholds: i32,
   thresholdsU: usize,
   seed: u32,
@@ -231,9 +247,6 @@ function simdPass(
   maxCode: f32,
   maxDrop: i32,
   wg: i32,
-  value: usize,
-  dx: usize,
-  drho: usize,
   counters: usize,
   work: usize,
 ): i32 {
@@ -249,11 +262,11 @@ function simdPass(
   // channel of element i, kept incrementally: block position `rem` in 0..inner-1
   let c = 0;
   let rem = 0;
-  let a4 = f32x4.splat(load<f32>(alpha));
-  let e4 = f32x4.splat(load<f32>(ratio));
+  let a4 = f32x4.splat(load<f32>(gAlpha));
+  let e4 = f32x4.splat(load<f32>(gRatio));
   // per tensor, elements equal to 0 (ReLU's zeros: half an activation tensor and more) take
   // their outputs from a table per d; the others are computed four at a time
-  const skipZeros = channels == 1;
+  const skipZeros = gChannels == 1;
   if (skipZeros) {
     for (let half = 0; half < 2; half++) {
       core(f32x4.splat(0), i32x4.add(i32x4(0, 1, 2, 3), i32x4.splat(half * 4)), a4, e4);
@@ -262,50 +275,50 @@ function simdPass(
     }
   }
   let queued = 0;
-  const end = n & ~3;
+  const end = gN & ~3;
   let i = 0;
   for (; i < end; i += 4) {
-    if (channels > 1) {
+    if (gChannels > 1) {
       for (let l = 0; l < 4; l++) {
-        const av = load<f32>(alpha + (<usize>c << 2));
-        const ev = load<f32>(ratio + (<usize>c << 2));
+        const av = load<f32>(gAlpha + (<usize>c << 2));
+        const ev = load<f32>(gRatio + (<usize>c << 2));
         a4 = l == 0 ? f32x4.replace_lane(a4, 0, av) : l == 1 ? f32x4.replace_lane(a4, 1, av) : l == 2 ? f32x4.replace_lane(a4, 2, av) : f32x4.replace_lane(a4, 3, av);
         e4 = l == 0 ? f32x4.replace_lane(e4, 0, ev) : l == 1 ? f32x4.replace_lane(e4, 1, ev) : l == 2 ? f32x4.replace_lane(e4, 2, ev) : f32x4.replace_lane(e4, 3, ev);
-        if (++rem == inner) {
+        if (++rem == gInner) {
           rem = 0;
-          if (++c == channels) c = 0;
+          if (++c == gChannels) c = 0;
         }
       }
     }
     const o = <usize>i << 2;
     let d4: v128;
-    if (drops) d4 = v128.load(drops + o);
+    if (gDrops) d4 = v128.load(gDrops + o);
     else if (nThresholds > 0) {
       const h = hash4(i32x4.add(i32x4.splat(seed + <u32>i * GOLDEN), laneStates));
       d4 = i32x4.splat(0);
       for (let j = 0; j < nThresholds; j++) d4 = i32x4.sub(d4, i32x4.gt_u(h, i32x4.splat(load<u32>(thresholdsU + (<usize>j << 2)))));
-    } else d4 = i32x4.splat(drop);
+    } else d4 = i32x4.splat(gDrop);
     for (let d = 0; d <= maxDrop; d++) {
       const p = counters + (<usize>d << 4);
       v128.store(p, i32x4.sub(v128.load(p), i32x4.eq(d4, i32x4.splat(d))));
     }
-    const x4 = v128.load(x + o);
+    const x4 = v128.load(gX + o);
     if (!skipZeros || !v128.any_true(f32x4.eq(x4, f32x4.splat(0)))) {
       core(x4, d4, a4, e4);
-      v128.store(value + o, v128.load(gOut));
-      v128.store(dx + o, v128.load(gOut + 16));
-      v128.store(drho + o, v128.load(gOut + 32));
+      v128.store(gValue + o, v128.load(gOut));
+      v128.store(gDx + o, v128.load(gOut + 16));
+      v128.store(gDrho + o, v128.load(gOut + 32));
       continue;
     }
     v128.store(lanes, d4);
     for (let l = 0; l < 4; l++) {
       const at = <usize>(i + l) << 2;
-      const xv = load<f32>(x + at);
+      const xv = load<f32>(gX + at);
       const d = load<i32>(lanes + (<usize>l << 2));
       if (xv == 0) {
-        store<f32>(value + at, gMinCode < 0 ? xv : 0); // α·clamp(±0, lo, hi): -0 stays -0 only when lo < 0
-        store<f32>(dx + at, load<f32>(zeroTable + (<usize>d << 2)));
-        store<f32>(drho + at, load<f32>(zeroTable + 32 + (<usize>d << 2)));
+        store<f32>(gValue + at, gMinCode < 0 ? xv : 0); // α·clamp(±0, lo, hi): -0 stays -0 only when lo < 0
+        store<f32>(gDx + at, load<f32>(zeroTable + (<usize>d << 2)));
+        store<f32>(gDrho + at, load<f32>(zeroTable + 32 + (<usize>d << 2)));
         continue;
       }
       const qa = <usize>queued << 2;
@@ -313,12 +326,12 @@ function simdPass(
       store<i32>(queue + 16 + qa, d);
       store<i32>(queue + 32 + qa, i + l);
       if (++queued == 4) {
-        flushQueue(queue, 4, a4, e4, value, dx, drho);
+        flushQueue(queue, 4, a4, e4, gValue, gDx, gDrho);
         queued = 0;
       }
     }
   }
-  if (queued > 0) flushQueue(queue, queued, a4, e4, value, dx, drho);
+  if (queued > 0) flushQueue(queue, queued, a4, e4, gValue, gDx, gDrho);
   return i;
 }
 
@@ -336,14 +349,6 @@ function flushQueue(queue: usize, count: i32, a4: v128, e4: v128, value: usize, 
 
 function scalarPass(
   from: i32,
-  n: i32,
-  x: usize,
-  alpha: usize,
-  ratio: usize,
-  channels: i32,
-  inner: i32,
-  drops: usize,
-  drop: i32,
   nThresholds: i32,
   thresholdsF: usize,
   minCode: f64,
@@ -352,9 +357,6 @@ function scalarPass(
   bits: i32,
   window: i32,
   pickSample: bool,
-  value: usize,
-  dx: usize,
-  drho: usize,
   counts: usize,
   scratch: usize,
 ): void {
@@ -374,19 +376,19 @@ function scalarPass(
     store<f64>(tables + (<usize>d << 4) + 8, binary ? 1.0 : Math.floor(maxCode / s));
   }
   const qTable = tables + (<usize>(maxDrop + 1) << 4);
-  for (let c = 0; c < channels; c++) {
-    const e = <f64>load<f32>(ratio + (<usize>c << 2));
+  for (let c = 0; c < gChannels; c++) {
+    const e = <f64>load<f32>(gRatio + (<usize>c << 2));
     for (let d = 0; d <= maxDrop; d++) {
       store<f64>(qTable + (<usize>(c * (maxDrop + 1) + d) << 3), Math.exp(-(step * <f64>(1 << d)) / e));
     }
   }
 
-  for (let i = from; i < n; i++) {
-    const c: i32 = channels == 1 ? 0 : (i / inner) % channels;
-    const af = load<f32>(alpha + (<usize>c << 2));
+  for (let i = from; i < gN; i++) {
+    const c: i32 = gChannels == 1 ? 0 : (i / gInner) % gChannels;
+    const af = load<f32>(gAlpha + (<usize>c << 2));
     const a = <f64>af;
-    const e = <f64>load<f32>(ratio + (<usize>c << 2));
-    let d: i32 = drops ? load<i32>(drops + (<usize>i << 2)) : drop;
+    const e = <f64>load<f32>(gRatio + (<usize>c << 2));
+    let d: i32 = gDrops ? load<i32>(gDrops + (<usize>i << 2)) : gDrop;
     if (nThresholds > 0) {
       const u = rand();
       d = 0;
@@ -395,7 +397,7 @@ function scalarPass(
     const cp = counts + (<usize>d << 2);
     store<f32>(cp, load<f32>(cp) + 1);
     const s = <f64>(1 << d);
-    const r = <f64>(load<f32>(x + (<usize>i << 2)) / af);
+    const r = <f64>(load<f32>(gX + (<usize>i << 2)) / af);
     const lo = load<f64>(tables + (<usize>d << 4));
     const hi = load<f64>(tables + (<usize>d << 4) + 8);
     const rJ = binary ? (r - minCode) / step : r / s;
@@ -435,9 +437,9 @@ function scalarPass(
     const out = <usize>i << 2;
     if (!(z > 1e-300)) {
       // so far outside the grid that every cell probability underflows: a point mass
-      store<f32>(value + out, <f32>(a * kStar));
-      store<f32>(dx + out, 0);
-      store<f32>(drho + out, 0);
+      store<f32>(gValue + out, <f32>(a * kStar));
+      store<f32>(gDx + out, 0);
+      store<f32>(gDrho + out, 0);
       continue;
     }
     const invZ = 1 / z;
@@ -473,8 +475,8 @@ function scalarPass(
       sx += wd * (snB - spA_);
       sr += wd * (snB * load<f64>(tA + o + 8) - spA_ * load<f64>(tA + o));
     }
-    store<f32>(value + out, <f32>(a * kStar));
-    store<f32>(dx + out, <f32>(-sx * invE));
-    store<f32>(drho + out, <f32>(-a * sr));
+    store<f32>(gValue + out, <f32>(a * kStar));
+    store<f32>(gDx + out, <f32>(-sx * invE));
+    store<f32>(gDrho + out, <f32>(-a * sr));
   }
 }

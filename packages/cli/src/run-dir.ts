@@ -13,7 +13,7 @@ export interface CheckpointState {
   step: number;
   /** Directory (inside `checkpoints/`) holding the model and optimizer state. */
   dir: string;
-  /** True when saved mid-epoch (Ctrl-C): resuming repeats that epoch. */
+  /** True when saved mid-epoch (Ctrl-C): resuming continues that epoch after its first `step - epoch·stepsPerEpoch` batches. */
   partial: boolean;
   wallSeconds: number;
 }

@@ -60,7 +60,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     const ckpt = await dir.loadCheckpoint();
     model = ckpt.model;
     epoch = ckpt.state.epoch;
-    step = ckpt.state.partial ? ckpt.state.epoch * stepsPerEpoch : ckpt.state.step;
+    step = ckpt.state.step; // mid-epoch (Ctrl-C): the epoch continues after the batches it has done
     wallBefore = ckpt.state.wallSeconds;
     await optimizer.setWeights(ckpt.optimizerWeights); // recreates Adam's moments, in variable order
   } else {
@@ -83,7 +83,13 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
       let correct = 0;
       let seen = 0;
       bar?.start(stepsPerEpoch, 0, { epoch: epoch + 1, ips: 0, loss: '-', acc: '-' });
+      let done = step - epoch * stepsPerEpoch; // > 0 when resuming mid-epoch: batches already trained on
       for (const batch of batches(dataset, trainSplit, { batchSize: run.batchSize, shuffleSeed: run.seed * 100_003 + epoch, augment: dataset.name === 'cifar10', augmentSeed: run.seed + epoch })) {
+        if (done > 0) {
+          done--;
+          tf.dispose([batch.x, batch.y]); // the same shuffle: this batch was trained on before the interruption
+          continue;
+        }
         await new Promise((resolve) => setImmediate(resolve)); // lets Ctrl-C (SIGINT) be handled between steps
         if (options.shouldStop()) {
           tf.dispose([batch.x, batch.y]);

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
+import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
-import { DROP_GRANULARITIES, type DropGranularity } from '@srq/dropbits';
-import { validateModelQuantConfig, writeFileAtomic, ZOO, type ZooName } from '@srq/models';
+import { DROP_GRANULARITIES } from '@srq/dropbits';
+import { validateModelQuantConfig, writeFileAtomic, ZOO } from '@srq/models';
 import { COMPARE_METHODS, planRuns, runComparison, type CompareMethod, type CompareSpec } from '../compare';
 import { writeResults } from '../compare-report';
 import { EXIT, handleError, UsageError } from '../errors';
@@ -13,31 +13,17 @@ import { choice, int, list, num } from '../options';
 import { quantConfig } from '../run-config';
 import { defaultWorkers } from './train';
 
-interface CompareFlags {
-  dataset: string;
-  model: ZooName;
-  methods: CompareMethod[];
-  bits: number[];
-  seeds: number[];
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  dropbits: number;
-  dropbitsGranularity: DropGranularity;
-  temperature: number;
+/** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
+type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir'> & {
   limit?: number;
-  learnBits: boolean;
   targetBits?: number;
-  lambda: number;
-  lottery: boolean;
-  backend: BackendName;
-  workers?: number;
   dataDir?: string;
   cacheDir?: string;
+  workers?: number;
   out: string;
   json: boolean;
   quiet: boolean;
-}
+};
 
 /** `srq compare`. */
 export function compareCommand(): Command {
@@ -78,27 +64,8 @@ export function compareCommand(): Command {
 function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
-  return {
-    dataset: flags.dataset,
-    model: flags.model,
-    methods: flags.methods,
-    bits: [...flags.bits].sort((a, b) => a - b),
-    seeds: flags.seeds,
-    epochs: flags.epochs,
-    batchSize: flags.batchSize,
-    lr: flags.lr,
-    dropbits: flags.dropbits,
-    dropbitsGranularity: flags.dropbitsGranularity,
-    temperature: flags.temperature,
-    limit: flags.limit ?? null,
-    learnBits: flags.learnBits,
-    targetBits: flags.targetBits ?? null,
-    lambda: flags.lambda,
-    lottery: flags.lottery,
-    backend: flags.backend,
-    dataDir: flags.dataDir ?? null,
-    cacheDir: flags.cacheDir ?? null,
-  };
+  const { limit, targetBits, dataDir, cacheDir, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
 async function runCompare(flags: CompareFlags): Promise<void> {
@@ -112,7 +79,10 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   const specFile = join(flags.out, 'compare.json');
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
-    const kept = (s: CompareSpec) => JSON.stringify({ ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1 });
+    const kept = (s: CompareSpec) => {
+      const k: Record<string, unknown> = { ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1 };
+      return JSON.stringify(k, Object.keys(k).sort());
+    };
     if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
   }
   const command = `srq ${process.argv.slice(2).join(' ')}`;

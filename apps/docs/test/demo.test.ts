@@ -1,0 +1,111 @@
+// The built site in a real browser: Debian's Chromium (/usr/bin/chromium, or SRQ_CHROMIUM)
+// driven by playwright-core against the site served on localhost. The demo must load on the wasm
+// backend with SIMD, classify known MNIST test digits correctly with the packed 2-bit model and
+// the float one, and log no console errors. A screenshot is saved to test-artifacts/demo.png.
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const docs = join(dirname(fileURLToPath(import.meta.url)), '..');
+const site = join(docs, '.vitepress', 'dist');
+const CHROMIUM = process.env.SRQ_CHROMIUM ?? '/usr/bin/chromium';
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' };
+
+/** A static file server for the built site (as any static host serves it). */
+function serve(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    let file = join(site, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file) && existsSync(`${file}.html`)) file = `${file}.html`;
+    if (!existsSync(file)) return void res.writeHead(404).end('not found');
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+describe('the docs site in Chromium', () => {
+  let browser: Browser;
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    expect(existsSync(join(site, 'demo.html')), 'build the site first (npm run build -w @srq/docs)').toBe(true);
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set SRQ_CHROMIUM`).toBe(true);
+    ({ server, url: base } = await serve());
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  it('the demo classifies MNIST test digits on wasm (SIMD) with the packed 2-bit and the float model, without console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+    const downloads: Array<Promise<[string, number]>> = [];
+    page.on('response', (r) => downloads.push(r.body().then((b) => [r.url(), b.length] as [string, number], () => [r.url(), 0] as [string, number])));
+    await page.goto(`${base}/demo.html`);
+    await page.waitForSelector('[data-status="ready"], [data-status="error"]', { timeout: 120_000 });
+    expect(await page.getAttribute('[data-testid="status"]', 'data-status'), await page.textContent('[data-testid="status"]') ?? '').toBe('ready');
+    expect(await page.textContent('[data-testid="backend"]')).toBe('wasm');
+    expect(await page.textContent('[data-testid="simd"]')).toBe('on');
+    for (const model of ['packed', 'float']) {
+      await page.click(`[data-testid="model-${model}"]`);
+      await page.waitForSelector(`[data-testid="model-${model}"].on`); // loaded and in use
+      expect(await page.textContent('[data-testid="accuracy"]')).toMatch(/^(19|20)\/20$/); // the first 20 MNIST test images
+      for (const index of [0, 1, 2, 3, 4]) {
+        const label = await page.getAttribute(`[data-testid="digit-${index}"]`, 'data-label');
+        await page.click(`[data-testid="digit-${index}"]`);
+        await expect.poll(() => page.textContent('[data-testid="prediction"]'), { timeout: 10_000 }).toBe(label);
+      }
+    }
+    // drawing: a vertical stroke is a 1
+    await page.click('[data-testid="model-packed"]');
+    await page.click('text=Clear');
+    const box = (await page.locator('[data-testid="canvas"]').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let k = 1; k <= 10; k++) await page.mouse.move(box.x + box.width / 2, box.y + box.height * (0.15 + 0.07 * k));
+    await page.mouse.up();
+    await expect.poll(() => page.textContent('[data-testid="prediction"]'), { timeout: 10_000 }).toBe('1');
+    await page.click('[data-testid="digit-0"]');
+    const size = await page.textContent('[data-testid="size"]');
+    expect(Number.parseFloat(size ?? '')).toBeLessThan(200); // KiB: the 2-bit LeNet-5 is ~145 KiB, float ~2.2 MiB
+    mkdirSync(join(docs, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(docs, 'test-artifacts', 'demo.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    // what the demo page downloads (uncompressed), by kind
+    const sizes = await Promise.all(downloads);
+    const kinds: Record<string, number> = {};
+    for (const [url, bytes] of sizes) {
+      const kind = url.includes('/models/lenet5-fp/') ? 'float model' : url.includes('/models/') ? '2-bit model' : extname(new URL(url).pathname) || 'page';
+      kinds[kind] = (kinds[kind] ?? 0) + bytes;
+    }
+    const total = sizes.reduce((a, [, b]) => a + b, 0);
+    console.log(`demo download: ${JSON.stringify({ total_bytes: total, before_the_float_toggle_bytes: total - (kinds['float model'] ?? 0), ...kinds })}`);
+    expect(kinds['2-bit model']).toBeLessThan(160_000); // the packed 2-bit LeNet-5
+  });
+
+  it('every page of the guide and the references renders', async () => {
+    const page = await browser.newPage();
+    for (const path of ['/', '/guide/getting-started.html', '/guide/concepts.html', '/guide/backends.html', '/guide/results.html', '/reference/cli.html', '/reference/api/@srq/quantizers/']) {
+      const res = await page.goto(`${base}${path}`);
+      expect(res?.status(), path).toBe(200);
+      expect((await page.textContent('#VPContent'))?.length ?? 0, path).toBeGreaterThan(200);
+    }
+    await page.goto(`${base}/reference/cli.html`);
+    expect(await page.textContent('#VPContent')).toContain('srq compare');
+    await page.goto(`${base}/reference/api/@srq/quantizers/`);
+    expect(await page.textContent('#VPContent')).toContain('Quantizer');
+  });
+});
