@@ -33,6 +33,15 @@ async function waitFor(file: string, child: ChildProcess, ms = 240_000): Promise
   }
 }
 
+/** CIFAR-10 binary files in the official format (16 images each), generated: no CIFAR-10 download here. */
+function cifarFiles(): string {
+  const data = tmp();
+  const files = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+  const images = syntheticDataset({ trainCount: 6 * 16, testCount: 1, side: 32, channels: 3, seed: 1 }).train;
+  files.forEach((f, i) => writeFileSync(join(data, f), encodeCifar10(images.images.subarray(i * 16 * 3072, (i + 1) * 16 * 3072), images.labels.subarray(i * 16, (i + 1) * 16))));
+  return data;
+}
+
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
 
 describe('srq train / eval on MNIST', () => {
@@ -124,10 +133,7 @@ describe('srq train / eval on MNIST', () => {
   });
 
   it('trains ResNet-20 on CIFAR-10 binary files (generated in the official format) on wasm', () => {
-    const data = tmp();
-    const files = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
-    const images = syntheticDataset({ trainCount: 6 * 16, testCount: 1, side: 32, channels: 3, seed: 1 }).train;
-    files.forEach((f, i) => writeFileSync(join(data, f), encodeCifar10(images.images.subarray(i * 16 * 3072, (i + 1) * 16 * 3072), images.labels.subarray(i * 16, (i + 1) * 16))));
+    const data = cifarFiles();
     const out = join(tmp(), 'run');
     const r = srq(['train', '--model', 'resnet20', '--dataset', 'cifar10', '--data-dir', data, '--limit', '64', '--epochs', '1', '--batch-size', '32', '--out', out, '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
@@ -185,6 +191,16 @@ describe('srq compare on MNIST', () => {
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/holds a comparison with other settings/);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(before);
+  });
+
+  it('runs VGG-7 on CIFAR-10 binary files (the documented CIFAR command, smoke-sized)', () => {
+    const out = join(tmp(), 'cmp');
+    const r = srq(['compare', '--model', 'vgg7', '--dataset', 'cifar10', '--data-dir', cifarFiles(), '--methods', 'srq+dropbits', '--bits', '2', '--seeds', '0', '--limit', '16', '--batch-size', '16', '--workers', '0', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ id: string; summary: { bits: Record<string, number>; status: string } }> };
+    expect(runs.map((x) => x.id)).toEqual(['cifar10-vgg7-srq-dropbits-w2a2-s0']);
+    expect(runs[0]!.summary.status).toBe('completed');
+    expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
   });
 
   it('refuses inconsistent flags with one line and exit code 2', () => {
