@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@srq/models';
 import type { CompareSpec, FinishedRun } from './compare';
 
@@ -37,7 +38,7 @@ const pct = (v: number) => v.toFixed(2);
 const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
-/** Versions of Node, the @srq packages and tfjs, and the git commit when the working directory is a repository. */
+/** Versions of Node, the @srq packages and tfjs, and the git commit of the code when it runs from a checkout. */
 export function versions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const version = (name: string) => {
@@ -50,9 +51,12 @@ export function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.version };
   for (const name of ['@srq/cli', '@srq/models', '@srq/quantizers', '@srq/dropbits', '@srq/backends', '@srq/datasets', '@tensorflow/tfjs-core']) out[name] = version(name);
   try {
-    out.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // the checkout this code runs from (not the working directory), marked when it has uncommitted changes
+    const cwd = dirname(fileURLToPath(import.meta.url));
+    const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    out.commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+uncommitted changes' : ''}`;
   } catch {
-    // not a git checkout
+    // not a git checkout (an installed package)
   }
   return out;
 }
