@@ -70,7 +70,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
   lines.push(`Made by \`${command}\`.`, '');
   lines.push(
     `${runs.length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
-      `${spec.limit ? `the first ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}; ` +
+      `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}; ` +
       `rq / rq-st temperature ${spec.temperature}. Versions: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
   );

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
-import { batchCount, batches, head, imageSize, type ImageDataset } from '@srq/datasets';
+import { batchCount, batches, imageSize, subset, type ImageDataset } from '@srq/datasets';
 import { modelReport, ZOO } from '@srq/models';
 import { DataParallel, trainStep, type ReplicaRecipe } from './data-parallel';
 import { evaluate } from './evaluate';
@@ -48,7 +48,7 @@ export function cosineLr(lr: number, step: number, total: number): number {
  * checkpoint).
  */
 export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers: number; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
-  const trainSplit = run.limit ? head(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
+  const trainSplit = run.limit ? subset(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
   const stepsPerEpoch = batchCount(trainSplit, { batchSize: run.batchSize });
   const totalSteps = stepsPerEpoch * run.epochs;
   const optimizer = tf.train.adam(run.lr);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batches, batchCount } from './batches';
 import { encodeCifar10, loadCifar10 } from './cifar10';
-import { head } from './dataset';
+import { subset } from './dataset';
 import { DatasetError } from './errors';
 import { FASHION_TEST_PER_CLASS, loadFashionMnist } from './fashion-mnist';
 import { readIdxImages, readIdxLabels } from './idx';
@@ -140,7 +140,16 @@ describe('batches', () => {
     expect(Array.from(other.labels)).not.toEqual(first);
     expect(batchCount(d.train, { batchSize: 32 })).toBe(4);
     expect(batchCount(d.train, { batchSize: 32, dropRemainder: true })).toBe(3);
-    expect(head(d.train, 10, 784).count).toBe(10);
+  });
+
+  it('--limit takes a fixed random subset, not a prefix (Fashion-MNIST is sorted by class)', () => {
+    const sorted = { images: new Uint8Array(1000 * 4).map((_, i) => Math.floor(i / 400)), labels: Uint8Array.from({ length: 1000 }, (_, i) => Math.floor(i / 100)), count: 1000 };
+    const s = subset(sorted, 200, 4, 0);
+    expect(s.count).toBe(200);
+    expect(new Set(s.labels).size).toBe(10); // every class, where a prefix of 200 holds 2
+    s.labels.forEach((label, i) => expect(s.images[4 * i]).toBe(label)); // images stay with their labels
+    expect(Array.from(subset(sorted, 200, 4, 0).labels)).toEqual(Array.from(s.labels)); // the same subset again
+    expect(subset(sorted, 2000, 4, 0)).toBe(sorted);
   });
 
   it('augments with random crops and flips (same shapes, different pixels)', () => {

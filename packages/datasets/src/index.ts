@@ -1,5 +1,5 @@
 export { DatasetError } from './errors';
-export { imageSize, head, type ImageDataset, type ImageSplit } from './dataset';
+export { imageSize, subset, type ImageDataset, type ImageSplit } from './dataset';
 export { readIdxImages, readIdxLabels } from './idx';
 export { loadMnist, mnistDataDir } from './mnist';
 export { loadFashionMnist, fashionMnistDir, FASHION_TEST_PER_CLASS } from './fashion-mnist';

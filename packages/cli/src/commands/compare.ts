@@ -41,7 +41,7 @@ export function compareCommand(): Command {
     .option('--dropbits <p>', 'DropBits p of srq+dropbits', num(0, 1, 'open'), 0.05)
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
-    .option('--limit <n>', 'train on the first N training images', int(1))
+    .option('--limit <n>', 'train on a fixed random subset of N training images (the same for every run)', int(1))
     .option('--learn-bits', 'also learn per-layer bit-widths (srq + BitGates from the largest --bits), one run per seed', false)
     .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
     .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits', num(0), 0.01)

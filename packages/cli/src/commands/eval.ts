@@ -2,7 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
-import { head, imageSize, loadDataset } from '@srq/datasets';
+import { imageSize, loadDataset, subset } from '@srq/datasets';
 import { fileSystem, modelReport } from '@srq/models';
 import { evaluate } from '../evaluate';
 import { handleError } from '../errors';
@@ -16,7 +16,7 @@ export function evalCommand(): Command {
     .description('test error of a trained run with inference-mode rounding')
     .requiredOption('--model-dir <dir>', 'run directory (from srq train --out)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--limit <n>', 'evaluate the first N test images', int(1))
+    .option('--limit <n>', 'evaluate a fixed random subset of N test images', int(1))
     .option('--json', 'print the result as one JSON line on stdout', false)
     .action(async (flags: { modelDir: string; backend: BackendName; limit?: number; json: boolean }) => {
       try {
@@ -25,7 +25,7 @@ export function evalCommand(): Command {
         const dataset = loadDataset(run.dataset, { ...(run.dataDir ? { dataDir: run.dataDir } : {}), ...(run.cacheDir ? { cacheDir: run.cacheDir } : {}), seed: run.seed });
         await useBackend(flags.backend);
         const model = await tfl.loadLayersModel(fileSystem(join(flags.modelDir, 'model')));
-        const split = flags.limit ? head(dataset.test, flags.limit, imageSize(dataset)) : dataset.test;
+        const split = flags.limit ? subset(dataset.test, flags.limit, imageSize(dataset)) : dataset.test;
         const { error, loss } = evaluate(model, dataset, split);
         const report = modelReport(model);
         const result = { test_error: error, test_loss: loss, images: split.count, bits: report.bits, model_bytes: report.modelBytes };

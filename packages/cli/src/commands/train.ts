@@ -63,7 +63,7 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'seed of initialisation order, shuffling, drops and noise', int(0), TRAIN_DEFAULTS.seed)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default(TRAIN_DEFAULTS.backend))
     .option('--workers <n>', 'worker threads for data-parallel training on wasm/cpu (default: CPU cores - 1; 0 = main thread only)', int(0))
-    .option('--limit <n>', 'train on the first N training images (smoke runs)', int(1))
+    .option('--limit <n>', 'train on a fixed random subset of N training images (smoke runs)', int(1))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--per-channel', 'one weight step α per output channel', false)
     .option('--keep-first-last', 'keep the first and last layers float', false)
