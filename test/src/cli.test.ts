@@ -174,6 +174,7 @@ describe('srq compare on MNIST', () => {
       'mnist-lenet5-srq-lottery-s1', `mnist-lenet5-srq-uniform-w${uniform(1)}a${uniform(1)}-s1`,
     ]);
     for (const run of results.runs) for (const key of ['test_error', 'model_bytes', 'bops_per_image', 'average_bits', 'bits']) expect(run.summary).toHaveProperty(key);
+    for (const run of results.runs) expect(run).toHaveProperty('versions.node', process.version); // of the code that trained it
     expect(results.runs.find((x) => x.id.endsWith('lottery-s0'))!.config.layerBits).toEqual(learned[0]!.summary.bits); // retrained with the learned bits fixed
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toMatch(/\| fp \(32\/32\) \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);

@@ -71,7 +71,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
   lines.push(
     `${runs.length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
       `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}; ` +
-      `rq / rq-st temperature ${spec.temperature}. Versions: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `rq / rq-st temperature ${spec.temperature}. Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
     '',
   );
   lines.push('## Test error (%), mean ± std over seeds', '');
@@ -83,10 +83,10 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
     } else lines.push(`| ${m} | ${spec.bits.map((b) => cellText(stats.find((s) => s.method === m && s.bits === b))).join(' | ')} |`);
   }
   lines.push('', '![test error vs bits](plot.svg)', '');
-  lines.push('## Every run', '', '| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | wall s |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('## Every run', '', '| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs) {
     const s = r.summary;
-    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${Math.round(s.wall_s)} |`);
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
   }
   const perLayer = runs.filter((r) => r.group !== 'grid');
   if (perLayer.length) {
@@ -111,7 +111,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
  */
 export async function writeResults(out: string, spec: CompareSpec, runs: FinishedRun[], command: string): Promise<void> {
   const meta = versions();
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary })) }, null, 2)}\n`);
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, versions: r.versions })) }, null, 2)}\n`);
   const { renderPlot } = await import('./compare-plot');
   const { svg, png } = await renderPlot(spec, gridStats(runs));
   writeFileAtomic(join(out, 'plot.svg'), svg);

@@ -4,6 +4,8 @@ import type { ImageDataset } from '@srq/datasets';
 import type { DropGranularity } from '@srq/dropbits';
 import type { ModelMethod, ZooName } from '@srq/models';
 import type { BackendName } from '@srq/backends';
+import { writeFileAtomic } from '@srq/models';
+import { versions } from './compare-report';
 import { UsageError } from './errors';
 import type { RunConfig } from './run-config';
 import { RunDir } from './run-dir';
@@ -57,9 +59,10 @@ export interface PlannedRun {
   config: RunConfig;
 }
 
-/** A finished run with its summary. */
+/** A finished run with its summary and the versions of the code that trained it. */
 export interface FinishedRun extends PlannedRun {
   summary: TrainSummary;
+  versions: Record<string, string> | null;
 }
 
 function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: number, extra: Partial<RunConfig> = {}): RunConfig {
@@ -188,6 +191,7 @@ async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOption
   const resume = existing !== null && dir.hasCheckpoint();
   if (existing && !resume) rmSync(dir.dir, { recursive: true, force: true }); // started, nothing saved yet
   if (!resume) dir.writeConfig(run.config);
+  writeFileAtomic(join(dir.dir, 'versions.json'), `${JSON.stringify(versions())}\n`); // of the code that trains it
   const summary = await train(run.config, dataset, dir, { resume, backend: options.backendName, workers: options.workers, shouldStop: options.shouldStop, quiet: options.quiet });
   return summary.status === 'completed' ? summary : null;
 }
@@ -205,7 +209,7 @@ export async function runComparison(spec: CompareSpec, dataset: ImageDataset, op
     if (options.shouldStop()) return { finished, stopped: true };
     const summary = await runOne(run, dataset, options, () => options.onStart?.(run, i, queue.length));
     if (!summary) return { finished, stopped: true };
-    const result = { ...run, summary };
+    const result = { ...run, summary, versions: readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) };
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }
