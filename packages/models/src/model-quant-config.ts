@@ -34,7 +34,7 @@ export interface ModelQuantConfig {
   perChannel?: boolean;
   /** Gumbel temperature of rq / rq-st. */
   temperature?: number;
-  /** Base seed of the quantizers' noise and drops. */
+  /** Base seed of the quantizers' noise and drops, and (in the zoo) of the kernels' initialisation. */
   seed?: number;
   /**
    * Bits of single tensors, overriding `weightBits` / `activationBits`: keyed `'<layer>/weights'`
@@ -76,6 +76,13 @@ export class QuantPlan {
     const key = `${layer}/${tensor}`;
     this.seen.add(key);
     return this.config.layerBits?.[key] ?? fallback;
+  }
+
+  private kernels = 0;
+
+  /** Seed of the next layer's kernel initialisation: from `seed`, so that a run's initial weights are reproducible. */
+  kernelSeed(): number {
+    return ((this.config.seed ?? 0) + 1) * 100_003 + this.kernels++;
   }
 
   /** Keys (`'<layer>/weights'`, `'<layer>/activations'`) of the tensors this plan configured. */

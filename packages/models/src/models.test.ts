@@ -100,6 +100,12 @@ describe('zoo', () => {
     expect(res.compute.find((c) => c.layer === 's2b1_proj')!.inputBits).toBe(3); // the block input, through the add
   });
 
+  it('initialises the kernels from the config seed: the same seed gives the same weights', () => {
+    const kernels = (seed: number) => lenet5({ method: 'fp', seed }).getWeights().map((w) => Array.from(w.dataSync()));
+    expect(kernels(3)).toEqual(kernels(3));
+    expect(kernels(3)[0]).not.toEqual(kernels(4)[0]);
+  });
+
   it('takes per-tensor bits from layerBits and refuses keys of tensors the model does not have', () => {
     const m = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, layerBits: { 'conv2/weights': 2, 'act1/activations': 3 } });
     expect(modelReport(m).bits).toEqual({ 'conv1/weights': 4, 'act1/activations': 3, 'conv2/weights': 2, 'act2/activations': 4, 'fc1/weights': 4, 'act3/activations': 4, 'fc2/weights': 4 });

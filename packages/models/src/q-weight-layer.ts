@@ -10,6 +10,8 @@ export interface QWeightLayerArgs extends LayerArgs {
   activation?: 'relu' | 'linear';
   /** Weight quantization; null or absent keeps the kernel float. */
   weightQuant?: TensorQuantConfig | null;
+  /** Seed of the kernel's Glorot-uniform initialisation (absent: unseeded, as tfjs-layers). */
+  kernelSeed?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
   readonly useBias: boolean;
   readonly activation: 'relu' | 'linear';
   readonly weightQuant: TensorQuantConfig | null;
+  readonly kernelSeed: number | undefined;
   private kernel: tfl.LayerVariable | null = null;
   private bias: tfl.LayerVariable | null = null;
   /** The kernel's quantizer slot (null for a float layer). */
@@ -31,6 +34,7 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
     this.useBias = args.useBias ?? true;
     this.activation = args.activation ?? 'linear';
     this.weightQuant = args.weightQuant ?? null;
+    this.kernelSeed = args.kernelSeed;
   }
 
   /** The kernel shape for an input shape. */
@@ -40,7 +44,7 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const kernelShape = this.kernelShape(firstShape(inputShape));
-    this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform({}));
+    this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform(this.kernelSeed === undefined ? {} : { seed: this.kernelSeed }));
     if (this.useBias) this.bias = this.addWeight('bias', [kernelShape[kernelShape.length - 1]!], 'float32', tfl.initializers.zeros());
     if (this.weightQuant) {
       this.slot = new QuantSlot(this, 'kernel_quant', this.weightQuant);
@@ -65,7 +69,7 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), useBias: this.useBias, activation: this.activation, weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict };
+    return { ...super.getConfig(), useBias: this.useBias, activation: this.activation, weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict, ...(this.kernelSeed === undefined ? {} : { kernelSeed: this.kernelSeed }) };
   }
 }
 

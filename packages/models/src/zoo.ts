@@ -20,16 +20,16 @@ export function lenet5(quant: ModelQuantConfig = {}, options: ZooOptions = {}): 
   const model = tfl.sequential({
     name: 'lenet5',
     layers: [
-      new QConv2D({ name: 'conv1', inputShape, filters: 32, kernelSize: 5, weightQuant: plan.weights('first', 'conv1') }),
+      new QConv2D({ name: 'conv1', inputShape, filters: 32, kernelSize: 5, weightQuant: plan.weights('first', 'conv1'), kernelSeed: plan.kernelSeed() }),
       new QActivation({ name: 'act1', activationQuant: plan.activations('act1') }),
       tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-      new QConv2D({ name: 'conv2', filters: 64, kernelSize: 5, weightQuant: plan.weights('middle', 'conv2') }),
+      new QConv2D({ name: 'conv2', filters: 64, kernelSize: 5, weightQuant: plan.weights('middle', 'conv2'), kernelSeed: plan.kernelSeed() }),
       new QActivation({ name: 'act2', activationQuant: plan.activations('act2') }),
       tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
       tfl.layers.flatten({ name: 'flatten' }),
-      new QDense({ name: 'fc1', units: 512, weightQuant: plan.weights('middle', 'fc1') }),
+      new QDense({ name: 'fc1', units: 512, weightQuant: plan.weights('middle', 'fc1'), kernelSeed: plan.kernelSeed() }),
       new QActivation({ name: 'act3', activationQuant: plan.activations('act3') }),
-      new QDense({ name: 'fc2', units: numClasses, weightQuant: plan.weights('last', 'fc2') }),
+      new QDense({ name: 'fc2', units: numClasses, weightQuant: plan.weights('last', 'fc2'), kernelSeed: plan.kernelSeed() }),
     ],
   });
   plan.checkLayerBitsUsed();
@@ -48,7 +48,7 @@ export function vgg7(quant: ModelQuantConfig = {}, options: ZooOptions = {}): tf
   [128, 128, 256, 256, 512, 512].forEach((filters, i) => {
     const n = i + 1;
     layers.push(
-      new QConv2D({ name: `conv${n}`, ...(i === 0 ? { inputShape } : {}), filters, kernelSize: 3, padding: 'same', useBias: false, weightQuant: plan.weights(i === 0 ? 'first' : 'middle', `conv${n}`) }),
+      new QConv2D({ name: `conv${n}`, ...(i === 0 ? { inputShape } : {}), filters, kernelSize: 3, padding: 'same', useBias: false, weightQuant: plan.weights(i === 0 ? 'first' : 'middle', `conv${n}`), kernelSeed: plan.kernelSeed() }),
       tfl.layers.batchNormalization({ name: `bn${n}` }),
       new QActivation({ name: `act${n}`, activationQuant: plan.activations(`act${n}`) }),
     );
@@ -56,9 +56,9 @@ export function vgg7(quant: ModelQuantConfig = {}, options: ZooOptions = {}): tf
   });
   layers.push(
     tfl.layers.flatten({ name: 'flatten' }),
-    new QDense({ name: 'fc1', units: 1024, weightQuant: plan.weights('middle', 'fc1') }),
+    new QDense({ name: 'fc1', units: 1024, weightQuant: plan.weights('middle', 'fc1'), kernelSeed: plan.kernelSeed() }),
     new QActivation({ name: 'act7', activationQuant: plan.activations('act7') }),
-    new QDense({ name: 'fc2', units: numClasses, weightQuant: plan.weights('last', 'fc2') }),
+    new QDense({ name: 'fc2', units: numClasses, weightQuant: plan.weights('last', 'fc2'), kernelSeed: plan.kernelSeed() }),
   );
   plan.checkLayerBitsUsed();
   return tfl.sequential({ name: 'vgg7', layers });
@@ -75,7 +75,7 @@ export function resnet20(quant: ModelQuantConfig = {}, options: ZooOptions = {})
   const input = tfl.input({ shape: inputShape, name: 'image' });
   const conv = (x: tfl.SymbolicTensor, name: string, filters: number, strides: number, kernelSize = 3, position: 'first' | 'middle' = 'middle') =>
     tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(
-      new QConv2D({ name, filters, kernelSize, strides, padding: 'same', useBias: false, weightQuant: plan.weights(position, name) }).apply(x),
+      new QConv2D({ name, filters, kernelSize, strides, padding: 'same', useBias: false, weightQuant: plan.weights(position, name), kernelSeed: plan.kernelSeed() }).apply(x),
     ) as tfl.SymbolicTensor;
   const act = (x: tfl.SymbolicTensor, name: string) => new QActivation({ name, activationQuant: plan.activations(name) }).apply(x) as tfl.SymbolicTensor;
   let x = act(conv(input, 'conv0', 16, 1, 3, 'first'), 'act0');
@@ -91,7 +91,7 @@ export function resnet20(quant: ModelQuantConfig = {}, options: ZooOptions = {})
     }
   });
   const pooled = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tfl.SymbolicTensor;
-  const logits = new QDense({ name: 'fc', units: numClasses, weightQuant: plan.weights('last', 'fc') }).apply(pooled) as tfl.SymbolicTensor;
+  const logits = new QDense({ name: 'fc', units: numClasses, weightQuant: plan.weights('last', 'fc'), kernelSeed: plan.kernelSeed() }).apply(pooled) as tfl.SymbolicTensor;
   plan.checkLayerBitsUsed();
   return tfl.model({ name: 'resnet20', inputs: input, outputs: logits });
 }

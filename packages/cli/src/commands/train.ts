@@ -60,7 +60,7 @@ export function trainCommand(): Command {
     .option('--epochs <n>', 'epochs', int(1), TRAIN_DEFAULTS.epochs)
     .option('--batch-size <n>', 'batch size', int(1), TRAIN_DEFAULTS.batchSize)
     .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), TRAIN_DEFAULTS.lr)
-    .option('--seed <n>', 'seed of initialisation order, shuffling, drops and noise', int(0), TRAIN_DEFAULTS.seed)
+    .option('--seed <n>', 'seed of the weight initialisation, shuffling, drops and noise', int(0), TRAIN_DEFAULTS.seed)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default(TRAIN_DEFAULTS.backend))
     .option('--workers <n>', 'worker threads for data-parallel training on wasm/cpu (default: CPU cores - 1; 0 = main thread only)', int(0))
     .option('--limit <n>', 'train on a fixed random subset of N training images (smoke runs)', int(1))
