@@ -89,7 +89,10 @@ function results() {
   lines.push('Every table below was written by `srq compare` into `results/<name>/` of the repository (with `results.json`: every run\'s configuration, summary and the versions used); the command that made it heads each section. Test error in %.', '');
   lines.push('Published anchors (Relaxed Quantization, Table 1, LeNet-5 on MNIST, many epochs): full precision 0.64, RQ 2/2 0.76, RQ-ST 2/2 0.63, RQ 4/4 0.58. Our runs are short (the epochs are in each section), so compare methods within a table, not with these.', '');
   const root = join(repo, 'results');
-  const names = existsSync(root) ? readdirSync(root).filter((n) => existsSync(join(root, n, 'results.md'))).sort() : [];
+  // results/<name>/results.md, and one level deeper for families of comparisons (results/<family>/<name>/)
+  const names = (existsSync(root) ? readdirSync(root) : [])
+    .flatMap((n) => (existsSync(join(root, n, 'results.md')) ? [n] : existsSync(join(root, n)) && !n.includes('.') ? readdirSync(join(root, n)).map((m) => `${n}/${m}`).filter((m) => existsSync(join(root, m, 'results.md'))) : []))
+    .sort();
   if (!names.length) lines.push('No results are committed yet.');
   for (const name of names) {
     const md = readFileSync(join(root, name, 'results.md'), 'utf8').replace(/^# /m, `## ${name}: `).replace(/^## (?!\S+: )/gm, '### ');
