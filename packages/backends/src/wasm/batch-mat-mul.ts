@@ -13,7 +13,7 @@ function lastTwo(rank: number): number[] {
 
 /**
  * `BatchMatMul` for the wasm backend: tfjs-backend-wasm multiplies fast only when neither operand
- * is transposed (XNNPACK), and 10–40× slower otherwise — which is every matmul of a dense layer's
+ * is transposed (XNNPACK), and far slower otherwise — which is every matmul of a dense layer's
  * backward pass (dx = dy·Wᵀ, dW = xᵀ·dy). This kernel rewrites a transposed product as an
  * untransposed one, transposing whichever is smaller: the transposed operand, or the other
  * operand and the result (Aᵀ·B = (Bᵀ·A)ᵀ, A·Bᵀ = (B·Aᵀ)ᵀ, Aᵀ·Bᵀ = (B·A)ᵀ).

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WasmHeap } from './kernel-calls';
 
 /**
- * `MaxPoolGrad` for the wasm backend (its own takes ≈ 20 ms for LeNet-5's first pooling layer at
- * batch 64): one pass over the pooling windows in the backend's memory, routing each output
+ * `MaxPoolGrad` for the wasm backend (its own is slow): one pass over the pooling windows in the backend's memory, routing each output
  * gradient to the first maximum of its window (as the CPU backend does). Any pool size, stride and
  * padding; NHWC.
  */
