@@ -154,7 +154,7 @@ export function srqFused(
 
 /** Bytes of scratch `srqFused` needs. */
 export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
-  return 128 + (<usize>bits << 4) + 192 + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+  return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
 }
 
 // State of the SIMD pass shared by its helpers (set by simdPass).
@@ -257,7 +257,8 @@ function simdPass(
   const zeroTable = work + 48; // ∂x̂/∂x then ∂x̂/∂ρ at x = 0, per d (8 f32 each)
   const queue = zeroTable + 64; // up to four non-zero elements: x, d, index (four lanes each)
   const lanes = queue + 48; // the d of the current four
-  gWork = lanes + 16;
+  const channelLanes = lanes + 16; // their α, then their σ/α (per-channel quantizers)
+  gWork = channelLanes + 32;
   const laneStates = i32x4(1 * GOLDEN, 2 * GOLDEN, 3 * GOLDEN, 4 * GOLDEN);
   // channel of element i, kept incrementally: block position `rem` in 0..inner-1
   let c = 0;
@@ -280,15 +281,15 @@ function simdPass(
   for (; i < end; i += 4) {
     if (gChannels > 1) {
       for (let l = 0; l < 4; l++) {
-        const av = load<f32>(gAlpha + (<usize>c << 2));
-        const ev = load<f32>(gRatio + (<usize>c << 2));
-        a4 = l == 0 ? f32x4.replace_lane(a4, 0, av) : l == 1 ? f32x4.replace_lane(a4, 1, av) : l == 2 ? f32x4.replace_lane(a4, 2, av) : f32x4.replace_lane(a4, 3, av);
-        e4 = l == 0 ? f32x4.replace_lane(e4, 0, ev) : l == 1 ? f32x4.replace_lane(e4, 1, ev) : l == 2 ? f32x4.replace_lane(e4, 2, ev) : f32x4.replace_lane(e4, 3, ev);
+        store<f32>(channelLanes + (<usize>l << 2), load<f32>(gAlpha + (<usize>c << 2)));
+        store<f32>(channelLanes + 16 + (<usize>l << 2), load<f32>(gRatio + (<usize>c << 2)));
         if (++rem == gInner) {
           rem = 0;
           if (++c == gChannels) c = 0;
         }
       }
+      a4 = v128.load(channelLanes);
+      e4 = v128.load(channelLanes + 16);
     }
     const o = <usize>i << 2;
     let d4: v128;
