@@ -32,6 +32,8 @@ export interface CompareSpec {
   dropbitsGranularity: DropGranularity;
   /** Gumbel-softmax temperature of rq / rq-st. */
   temperature: number;
+  /** σ/α at init of rq / rq-st (null: the default 1/3; srq keeps the default). Absent in comparisons made before it existed. */
+  sigmaInit?: number | null;
   limit: number | null;
   /** Learned bit-widths: srq with BitGates from the largest `bits`, one run per seed. */
   learnBits: boolean;
@@ -65,6 +67,9 @@ export interface FinishedRun extends PlannedRun {
   versions: Record<string, string> | null;
 }
 
+/** The relaxed baselines, the only runs `--temperature` and `--sigma-init` apply to. */
+const relaxedBaseline = (method: ModelMethod): boolean => method === 'rq' || method === 'rq-st';
+
 function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: number, extra: Partial<RunConfig> = {}): RunConfig {
   return {
     model: spec.model,
@@ -84,7 +89,8 @@ function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: n
     seed,
     backend: spec.backend,
     limit: spec.limit,
-    temperature: method === 'rq' || method === 'rq-st' ? spec.temperature : 1, // only rq reads it
+    temperature: relaxedBaseline(method) ? spec.temperature : 1, // only rq reads it
+    sigmaInit: relaxedBaseline(method) ? (spec.sigmaInit ?? null) : null,
     perChannel: false,
     keepFirstLast: false,
     dataDir: spec.dataDir,

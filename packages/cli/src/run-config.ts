@@ -23,6 +23,8 @@ export interface RunConfig {
   backend: BackendName;
   limit: number | null;
   temperature: number;
+  /** σ/α at init of the relaxed quantizers (null: the default 1/3); absent in runs made before it existed. */
+  sigmaInit?: number | null;
   perChannel: boolean;
   keepFirstLast: boolean;
   dataDir: string | null;
@@ -43,6 +45,7 @@ export function quantConfig(run: RunConfig): ModelQuantConfig {
     keepFirstLastFloat: run.keepFirstLast,
     perChannel: run.perChannel,
     temperature: run.temperature,
+    ...(run.sigmaInit != null ? { sigmaInit: run.sigmaInit } : {}),
     seed: run.seed,
     ...(run.layerBits ? { layerBits: run.layerBits } : {}),
   };

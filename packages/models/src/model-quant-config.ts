@@ -34,6 +34,8 @@ export interface ModelQuantConfig {
   perChannel?: boolean;
   /** Gumbel temperature of rq / rq-st. */
   temperature?: number;
+  /** σ/α at init of the relaxed quantizers (rq, rq-st, srq); default 1/3 (ALGORITHM.md §2). */
+  sigmaInit?: number;
   /** Base seed of the quantizers' noise and drops, and (in the zoo) of the kernels' initialisation. */
   seed?: number;
   /**
@@ -102,7 +104,7 @@ export class QuantPlan {
 
   private tensor(bits: number, signed: boolean, dropHere: boolean): TensorQuantConfig {
     const seed = (this.config.seed ?? 0) * 1000 + this.next++;
-    const { temperature, perChannel, dropBits, learnBits } = this.config;
+    const { temperature, sigmaInit, perChannel, dropBits, learnBits } = this.config;
     return {
       quantizer: {
         bits,
@@ -110,6 +112,7 @@ export class QuantPlan {
         method: this.method as QuantizerMethod,
         seed,
         ...(temperature !== undefined ? { temperature } : {}),
+        ...(sigmaInit !== undefined ? { sigmaInit } : {}),
         ...(perChannel && signed ? { perChannel: true } : {}),
       },
       dropBits: dropBits && dropHere ? { ...dropBits, seed } : null,

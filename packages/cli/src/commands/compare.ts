@@ -14,7 +14,8 @@ import { quantConfig } from '../run-config';
 import { defaultWorkers } from './train';
 
 /** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
-type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir'> & {
+type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit'> & {
+  sigmaInit?: number;
   limit?: number;
   targetBits?: number;
   dataDir?: string;
@@ -41,6 +42,7 @@ export function compareCommand(): Command {
     .option('--dropbits <p>', 'DropBits p of srq+dropbits', num(0, 1, 'open'), 0.05)
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
+    .option('--sigma-init <r>', 'σ/α at init of rq / rq-st (default 1/3, as srq)', num(0, Infinity, 'open'))
     .option('--limit <n>', 'train on a fixed random subset of N training images (the same for every run)', int(1))
     .option('--learn-bits', 'also learn per-layer bit-widths (srq + BitGates from the largest --bits), one run per seed', false)
     .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
@@ -64,8 +66,8 @@ export function compareCommand(): Command {
 function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
-  const { limit, targetBits, dataDir, cacheDir, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
-  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
 async function runCompare(flags: CompareFlags): Promise<void> {
@@ -80,10 +82,10 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
     const kept = (s: CompareSpec) => {
-      const k: Record<string, unknown> = { ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1 };
+      const k: Record<string, unknown> = { ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1, sigmaInit: null };
       return JSON.stringify(k, Object.keys(k).sort());
     };
-    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
   }
   const command = `srq ${process.argv.slice(2).join(' ')}`;
   writeFileAtomic(specFile, `${JSON.stringify({ command, spec }, null, 2)}\n`);

@@ -27,8 +27,9 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
-type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir'> & {
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit'> & {
   targetBits?: number;
+  sigmaInit?: number;
   limit?: number;
   dataDir?: string;
   cacheDir?: string;
@@ -65,6 +66,7 @@ export function trainCommand(): Command {
     .option('--workers <n>', 'worker threads for data-parallel training on wasm/cpu (default: CPU cores - 1; 0 = main thread only)', int(0))
     .option('--limit <n>', 'train on a fixed random subset of N training images (smoke runs)', int(1))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
+    .option('--sigma-init <r>', 'σ/α at init of the relaxed quantizers (rq, rq-st, srq; default 1/3)', num(0, Infinity, 'open'))
     .option('--per-channel', 'one weight step α per output channel', false)
     .option('--keep-first-last', 'keep the first and last layers float', false)
     .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
@@ -92,12 +94,13 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, ...fixed } = flags;
     run = {
       ...fixed,
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (ALGORITHM.md §4)
       targetBits: targetBits ?? null,
       limit: limit ?? null,
+      sigmaInit: sigmaInit ?? null,
       dataDir: dataDir ?? null,
       cacheDir: cacheDir ?? null,
     };
