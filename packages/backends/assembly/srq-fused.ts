@@ -2,7 +2,8 @@
 // (scripts/build-wasm.mjs) and embedded in src/generated/. The same computation as `srqFused` in
 // @srq/quantizers (packages/quantizers/src/fused-srq.ts), which stays the readable reference and
 // is what the tests compare this against: nearest kept code forward, per-element ∂x̂/∂x and
-// ∂x̂/∂ρ of the multi-class straight-through backward over the local window (ALGORITHM.md §2–4).
+// ∂x̂/∂ρ of the multi-class straight-through backward over the local window (ALGORITHM.md §2–4);
+// for the rq / rq-st baselines the Gumbel-softmax sample over the same window (element by element).
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
 // allocated here. The window's scratch arrays live at `scratch` (5·(window+1) f64).
@@ -26,6 +27,15 @@ function hash(a: u32): u32 {
 function rand(): f64 {
   rngState += GOLDEN;
   return <f64>hash(rngState) / 4294967296.0;
+}
+
+// the Exponential(1) noise of rq / rq-st, as `exponentialStream` in @srq/quantizers
+let noiseState: u32 = 0;
+const TINY: f64 = 1e-7;
+
+function exponential(): f64 {
+  noiseState += GOLDEN;
+  return -Math.log(min(max(<f64>hash(noiseState) / 4294967296.0, TINY), 1 - TINY));
 }
 
 /** The same hash on four consecutive states. */
@@ -85,8 +95,9 @@ let gDrho: usize = 0;
  * Runs the fused pass over `n` elements. Arrays (byte offsets): x, alpha and ratio (f32, one per
  * channel block), drops (i32 per element, or 0 for none), value, dx and drho (f32 outputs),
  * counts (f32, one per number of dropped bits), scratch (work space of `scratchBytes(window, bits,
- * channels)`). Grids with step 1 and the `'nearest'` pick run four elements at a time in f32
- * SIMD; the rest (and the last n mod 4 elements) element by element in f64.
+ * channels)`). `relax`: 0 srq, 1 rq, 2 rq-st (Gumbel-softmax at temperature 1/kappa, noise from
+ * `noiseSeed`). srq on grids with step 1 and the `'nearest'` pick runs four elements at a time in
+ * f32 SIMD; the rest (and the last n mod 4 elements) element by element in f64.
  */
 export function srqFused(
   n: i32,
@@ -105,6 +116,9 @@ export function srqFused(
   bits: i32,
   window: i32,
   pickSample: bool,
+  relax: i32,
+  kappa: f64,
+  noiseSeed: u32,
   value: usize,
   dx: usize,
   drho: usize,
@@ -112,6 +126,9 @@ export function srqFused(
   scratch: usize,
 ): void {
   gN = n;
+  gRelax = relax;
+  gKappa = kappa;
+  noiseState = noiseSeed ^ 0x5bd1e995;
   gX = x;
   gAlpha = alpha;
   gRatio = ratio;
@@ -140,7 +157,7 @@ export function srqFused(
   const gridSize = <i32>((maxCode - minCode) / step) + 1;
   const wg = min(window, gridSize);
   let i = 0;
-  if (step == 1.0 && !pickSample && wg <= 16) {
+  if (step == 1.0 && !pickSample && wg <= 16 && relax == 0) {
     i = simdPass(nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, counters, work);
   }
   for (let d = 0; d < bits; d++) {
@@ -154,8 +171,12 @@ export function srqFused(
 
 /** Bytes of scratch `srqFused` needs. */
 export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
-  return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 3 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+  return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 4 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
 }
+
+// rq / rq-st (set by srqFused)
+let gRelax: i32 = 0;
+let gKappa: f64 = 1;
 
 // State of the SIMD pass shared by its helpers (set by simdPass).
 let gMinCode: f32 = 0;
@@ -368,9 +389,10 @@ function scalarPass(
   const spA = tA + stride;
   const snA = spA + stride;
   const piA = snA + stride;
+  const noiseA = piA + stride;
   // per number of dropped bits d: the sub-grid's index range [lo, hi] (codes s·J), and per channel
   // and d: q = exp(-Δ), Δ = spacing/e (the ratio of consecutive exp(-t_j))
-  const tables = piA + stride; // lo (f64), hi (f64), then q per channel·(maxDrop + 1)
+  const tables = noiseA + stride; // lo (f64), hi (f64), then q per channel·(maxDrop + 1)
   for (let d = 0; d <= maxDrop; d++) {
     const s = <f64>(1 << d);
     store<f64>(tables + (<usize>d << 4), binary ? 0.0 : Math.ceil(minCode / s));
@@ -395,6 +417,7 @@ function scalarPass(
       d = 0;
       while (d < nThresholds && u > load<f64>(thresholdsF + (<usize>d << 3))) d++;
     }
+    if (gRelax) for (let w = 0; w < window; w++) store<f64>(noiseA + (<usize>w << 3), exponential());
     const cp = counts + (<usize>d << 2);
     store<f32>(cp, load<f32>(cp) + 1);
     const s = <f64>(1 << d);
@@ -451,7 +474,47 @@ function scalarPass(
       store<f64>(piA + o, p);
       mean += p * (first + spacing * <f64>w);
     }
-    if (pickSample && s > 1) {
+    let outValue = a * kStar;
+    if (gRelax) {
+      // rq / rq-st: the concrete sample z ∝ (π/E)^κ replaces π on the soft path (as srqFused)
+      let sum = 0.0;
+      if (gKappa == 1) {
+        for (let w = 0; w < size; w++) {
+          const o = <usize>w << 3;
+          const v = load<f64>(piA + o) / load<f64>(noiseA + o);
+          store<f64>(piA + o, v);
+          sum += v;
+        }
+      } else {
+        let top = -Infinity;
+        for (let w = 0; w < size; w++) {
+          const o = <usize>w << 3;
+          const v = (Math.log(load<f64>(piA + o)) - Math.log(load<f64>(noiseA + o))) * gKappa;
+          store<f64>(piA + o, v);
+          top = max(top, v);
+        }
+        for (let w = 0; w < size; w++) {
+          const o = <usize>w << 3;
+          const v = Math.exp(load<f64>(piA + o) - top);
+          store<f64>(piA + o, v);
+          sum += v;
+        }
+      }
+      mean = 0;
+      let best = 0;
+      let bestP = -1.0;
+      for (let w = 0; w < size; w++) {
+        const o = <usize>w << 3;
+        const p = load<f64>(piA + o) / sum;
+        store<f64>(piA + o, p);
+        mean += p * (first + spacing * <f64>w);
+        if (p > bestP) {
+          best = w;
+          bestP = p;
+        }
+      }
+      outValue = a * (gRelax == 1 ? mean : first + spacing * <f64>best);
+    } else if (pickSample && s > 1) {
       const below = Math.floor(rJ);
       const lower = s * min(hi, max(lo, below));
       const upper = s * min(hi, max(lo, below + 1));
@@ -464,6 +527,7 @@ function scalarPass(
         if (code == upper) pu += p;
       }
       kStar = rand() * (pl + pu) < pu ? upper : lower;
+      outValue = a * kStar;
     }
     let sx = 0.0;
     let sr = 0.0;
@@ -476,8 +540,8 @@ function scalarPass(
       sx += wd * (snB - spA_);
       sr += wd * (snB * load<f64>(tA + o + 8) - spA_ * load<f64>(tA + o));
     }
-    store<f32>(gValue + out, <f32>(a * kStar));
-    store<f32>(gDx + out, <f32>(-sx * invE));
-    store<f32>(gDrho + out, <f32>(-a * sr));
+    store<f32>(gValue + out, <f32>outValue);
+    store<f32>(gDx + out, <f32>(-gKappa * sx * invE));
+    store<f32>(gDrho + out, <f32>(-gKappa * a * sr));
   }
 }

@@ -53,6 +53,23 @@ describe('fused srq kernel equals the op composition', () => {
     expect(fused.grads[1]!.some((v) => Math.abs(v) > 1e-3)).toBe(true); // a real gradient to log α
   });
 
+  const baselines: Array<[string, QuantizerConfig]> = [
+    ['rq, 2-bit signed, λ = 1', { bits: 2, method: 'rq', seed: 3 }],
+    ['rq, 4-bit unsigned, λ = 0.5', { bits: 4, signed: false, method: 'rq', temperature: 0.5, seed: 4 }],
+    ['rq-st, 2-bit signed, λ = 2', { bits: 2, method: 'rq-st', temperature: 2, seed: 5 }],
+    ['rq, 3-bit per channel', { bits: 3, method: 'rq', perChannel: true, seed: 6 }],
+  ];
+  it.each(baselines)('%s: the same Gumbel noise, values and gradients', (_, config) => {
+    const x = tf.mul(tf.randomNormal([40, 6], 0, 1, 'float32', 4), 1.2);
+    const fused = run(x, config, undefined, true);
+    const ops = run(x, config, undefined, false);
+    close(fused.value, ops.value, 2e-5);
+    fused.grads.forEach((g, i) => close(g, ops.grads[i]!, 2e-5));
+    const steps = fused.value.filter((v) => Math.abs(v / 0.3 - Math.round(v / 0.3)) > 1e-3).length;
+    expect(steps > 0).toBe(config.method === 'rq'); // rq outputs soft samples, rq-st grid points
+    expect(fused.grads[2]!.some((v) => Math.abs(v) > 1e-3)).toBe(true); // a real gradient to ρ
+  });
+
   it('samples drops per element with P(d ≥ j) = p^j and reports their counts', () => {
     if (!tf.getKernel(SRQ_FUSED_KERNEL, 'cpu')) tf.registerKernel(cpuKernel);
     const n = 100_000;

@@ -9,7 +9,8 @@ interface SrqWasmExports {
   srqFused(
     n: number, x: number, alpha: number, ratio: number, channels: number, inner: number, drops: number, drop: number,
     dropP: number, seed: number, minCode: number, maxCode: number, step: number, bits: number, window: number,
-    pickSample: number, value: number, dx: number, drho: number, counts: number, scratch: number,
+    pickSample: number, relax: number, kappa: number, noiseSeed: number, value: number, dx: number, drho: number,
+    counts: number, scratch: number,
   ): void;
 }
 
@@ -20,6 +21,9 @@ export interface SrqFusedViews {
   drho: Float32Array;
   dropCounts: Float32Array;
 }
+
+/** The kernel's `relax` argument per method. */
+const RELAX = { srq: 0, rq: 1, 'rq-st': 2 } as const;
 
 let module: SrqWasmExports | null = null;
 let loading: Promise<boolean> | null = null;
@@ -102,6 +106,7 @@ export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32
   m.srqFused(
     n, px, pAlpha, pRatio, channels, attrs.inner, pDrops, attrs.drop, attrs.dropP, attrs.seed >>> 0,
     attrs.minCode, attrs.maxCode, attrs.step, attrs.bits, attrs.window, attrs.pick === 'sample' ? 1 : 0,
+    RELAX[attrs.method ?? 'srq'], 1 / (attrs.temperature ?? 1), (attrs.noiseSeed ?? 0) >>> 0,
     pValue, pDx, pDrho, pCounts, scratch,
   );
   return {

@@ -1,11 +1,12 @@
 import { mulberry32 } from './random';
 
 /**
- * The `srq` training pass of one tensor in a single loop over typed arrays — forward value and the
- * per-element derivatives of its backward pass — for backends that register it as a kernel
- * (`@srq/backends` does, for wasm and cpu). Same mathematics as the composition of tfjs ops in
- * `quantize.ts` (ALGORITHM.md §2–4): nearest kept code forward, multi-class straight-through
- * backward over the local window of the (sub-)grid. No backend imports: pure arithmetic.
+ * The training pass of the relaxed quantizers of one tensor in a single loop over typed arrays —
+ * forward value and the per-element derivatives of its backward pass — for backends that register
+ * it as a kernel (`@srq/backends` does, for wasm and cpu). Same mathematics as the composition of
+ * tfjs ops in `quantize.ts` (ALGORITHM.md §2–4): for `srq` the nearest kept code forward and the
+ * multi-class straight-through backward over the local window of the (sub-)grid; for `rq` /
+ * `rq-st` the Gumbel-softmax sample over the same window. No backend imports: pure arithmetic.
  */
 
 /** Name of the kernel that computes {@link srqFused}; `quantize()` uses it when the active backend has it. */
@@ -30,6 +31,12 @@ export interface SrqFusedAttrs {
   seed: number;
   /** `'nearest'` kept code, or `'sample'` between the two kept codes around x in proportion to π. */
   pick: 'nearest' | 'sample';
+  /** `'srq'` (default), or the Gumbel-softmax sample of `'rq'` (soft) / `'rq-st'` (hard forward). */
+  method?: 'srq' | 'rq' | 'rq-st';
+  /** Gumbel-softmax temperature λ of rq / rq-st. */
+  temperature?: number;
+  /** Seed of the Gumbel noise of rq / rq-st: the stream of {@link exponentialStream}. */
+  noiseSeed?: number;
 }
 
 /** Outputs of {@link srqFused}. */
@@ -71,6 +78,20 @@ export function dropThresholds(p: number, maxDrop: number): Float64Array {
   return out;
 }
 
+/** Uniform numbers are kept inside [TINY, 1 - TINY] so that the Gumbel transform stays finite. */
+const TINY = 1e-7;
+
+/**
+ * The noise of rq / rq-st as `E = -log u` (Exponential(1), u from mulberry32 kept inside
+ * [TINY, 1 - TINY]); the standard Gumbel noise is `g = -log E`. Drawn `window` values per element
+ * in element order: the fused kernel and the tfjs-op path (`gumbelNoise` in rq.ts) draw the same
+ * stream from the same seed.
+ */
+export function exponentialStream(seed: number): () => number {
+  const rand = mulberry32((seed ^ 0x5bd1e995) >>> 0);
+  return () => -Math.log(Math.min(Math.max(rand(), TINY), 1 - TINY));
+}
+
 function sampleDrop(u: number, thresholds: Float64Array): number {
   let d = 0;
   while (d < thresholds.length && u > thresholds[d]!) d++;
@@ -92,6 +113,11 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
   const drho = new Float32Array(n);
   const dropCounts = new Float32Array(attrs.bits);
   const { minCode, maxCode, step, window, inner, dropP, pick } = attrs;
+  const method = attrs.method ?? 'srq';
+  const relaxed = method !== 'srq';
+  const kappa = relaxed ? 1 / attrs.temperature! : 1;
+  const exponential = relaxed ? exponentialStream(attrs.noiseSeed ?? 0) : null;
+  const noise = new Float64Array(window);
   const channels = alpha.length;
   const maxDrop = step === 1 ? attrs.bits - 1 : 0;
   const rand = mulberry32(attrs.seed);
@@ -113,6 +139,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     const e = ratio[c]!;
     let d = drops ? drops[i]! : attrs.drop;
     if (dropP > 0) d = sampleDrop(rand(), thresholds);
+    if (exponential) for (let w = 0; w < window; w++) noise[w] = exponential();
     dropCounts[d]! += 1;
     const s = 1 << d;
     const r = f32(x[i]! / a);
@@ -167,7 +194,36 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
       pi[w] = pi[w]! / z;
       mean += pi[w]! * codes[w]!;
     }
-    if (pick === 'sample' && s > 1) {
+    let out = a * kStar;
+    if (exponential) {
+      // rq / rq-st: the concrete sample z = softmax((log π + g)/λ) with g = -log E replaces π on the
+      // soft path; z ∝ (π/E)^(1/λ), which at λ = 1 needs no logarithm or exponential
+      let sum = 0;
+      if (kappa === 1) {
+        for (let w = 0; w < size; w++) {
+          pi[w] = pi[w]! / noise[w]!;
+          sum += pi[w]!;
+        }
+      } else {
+        let top = -Infinity;
+        for (let w = 0; w < size; w++) {
+          pi[w] = (Math.log(pi[w]!) - Math.log(noise[w]!)) * kappa;
+          top = Math.max(top, pi[w]!);
+        }
+        for (let w = 0; w < size; w++) {
+          pi[w] = Math.exp(pi[w]! - top);
+          sum += pi[w]!;
+        }
+      }
+      mean = 0;
+      let best = 0;
+      for (let w = 0; w < size; w++) {
+        pi[w] = pi[w]! / sum;
+        mean += pi[w]! * codes[w]!;
+        if (pi[w]! > pi[best]!) best = w;
+      }
+      out = a * (method === 'rq' ? mean : codes[best]!);
+    } else if (pick === 'sample' && s > 1) {
       const below = Math.floor(rJ);
       const lower = s * Math.min(hi, Math.max(lo, below));
       const upper = s * Math.min(hi, Math.max(lo, below + 1));
@@ -178,6 +234,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
         if (codes[w] === upper) pu += pi[w]!;
       }
       kStar = rand() * (pl + pu) < pu ? upper : lower;
+      out = a * kStar;
     }
     let sx = 0;
     let sr = 0;
@@ -187,9 +244,9 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
       sx += wd * (sn[w + 1]! - sp[w]!);
       sr += wd * (sn[w + 1]! * t[w + 1]! - sp[w]! * t[w]!);
     }
-    value[i] = f32(a * kStar);
-    dx[i] = -sx * invE;
-    drho[i] = -a * sr;
+    value[i] = f32(out);
+    dx[i] = -kappa * sx * invE;
+    drho[i] = -kappa * a * sr;
   }
   return { value, dx, drho, dropCounts };
 }

@@ -79,16 +79,17 @@ export function quantize(
   if (needsSigma) checkParam(params.logSigma, 'logSigma', layout);
 
   return tf.tidy(() => {
-    const fused = options.training && cfg.method === 'srq' && fusedKernelAvailable() && !hasWeights(options.mask);
+    const fused = options.training && cfg.method !== 'ste' && fusedKernelAvailable() && !hasWeights(options.mask);
     const mask = resolveMask(options.mask, grid, x.shape, { debug: cfg.debug, keepSample: fused });
     if (!options.training) {
       const alpha = broadcastParam(tf.exp(params.logAlpha), layout);
       return tf.mul(alpha, hardCode(grid, tf.div(x, alpha), mask, cfg.window));
     }
-    if (fused) return fusedSrqQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, options.onDropCounts);
+    const seed = options.seed ?? cfg.seed;
+    if (fused) return fusedQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, seed, options.onDropCounts);
     if (options.onDropCounts && (mask.sample || mask.drop !== 0)) options.onDropCounts(dropCounts(mask.drop, x.shape, grid.bits));
     if (cfg.method === 'ste') return steQuantize(x, params.logAlpha, grid, layout, mask, cfg.window);
-    return relaxedQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, options.seed ?? cfg.seed);
+    return relaxedQuantize(x, params.logAlpha, params.logSigma!, grid, cfg, layout, mask, seed);
   });
 }
 
@@ -96,16 +97,16 @@ function hasWeights(mask: QuantizerMask | undefined): boolean {
   return typeof mask === 'function' || mask instanceof tf.Tensor || (typeof mask === 'object' && mask !== null && mask.weights !== undefined);
 }
 
-/** Whether the active backend registered the fused `srq` kernel (`@srq/backends` does for wasm and cpu). */
+/** Whether the active backend registered the fused kernel of the relaxed quantizers (`@srq/backends` does for wasm and cpu). */
 export function fusedKernelAvailable(): boolean {
   return tf.getKernel(SRQ_FUSED_KERNEL, tf.getBackend()) !== undefined;
 }
 
 /**
- * `srq` through the fused kernel: one pass computes x̂ and the per-element derivatives
- * (∂x̂/∂x, ∂x̂/∂ρ), so the backward pass is three products and two reductions.
+ * `srq`, `rq` and `rq-st` through the fused kernel: one pass computes x̂ and the per-element
+ * derivatives (∂x̂/∂x, ∂x̂/∂ρ), so the backward pass is three products and two reductions.
  */
-function fusedSrqQuantize(
+function fusedQuantize(
   x: tf.Tensor,
   logAlpha: tf.Tensor,
   logSigma: tf.Tensor,
@@ -113,6 +114,7 @@ function fusedSrqQuantize(
   cfg: ResolvedQuantizerConfig,
   layout: ChannelLayout,
   mask: ResolvedMask,
+  noiseSeed: number,
   onDropCounts: ((counts: tf.Tensor) => void) | undefined,
 ): tf.Tensor {
   const inner = layout.axis === null ? x.size : x.shape.slice(layout.axis + 1).reduce((a, b) => a * b, 1);
@@ -127,6 +129,9 @@ function fusedSrqQuantize(
     dropP: mask.sample?.p ?? 0,
     seed: mask.sample ? (mask.sample.seed ^ mask.seed) >>> 0 : mask.seed,
     pick: mask.pick,
+    method: cfg.method as 'srq' | 'rq' | 'rq-st',
+    temperature: cfg.temperature,
+    noiseSeed,
   };
   const drops = mask.drop instanceof tf.Tensor ? tf.cast(tf.broadcastTo(mask.drop, x.shape), 'int32') : null;
   const f = tf.customGrad((...args) => {

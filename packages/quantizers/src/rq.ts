@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GridWindow } from './categorical';
+import { exponentialStream } from './fused-srq';
 import type { Selection } from './srq';
 
-/** Uniform noise is kept inside [TINY, 1 - TINY] so that the Gumbel transform stays finite. */
-const TINY = 1e-7;
-
-/** Standard Gumbel noise `-log(-log u)`, u ~ U(0, 1), reproducible from `seed`. */
+/**
+ * Standard Gumbel noise `-log(-log u)`, reproducible from `seed`: from the stream the fused kernel
+ * draws ({@link exponentialStream}), so that both paths of `quantize()` sample the same noise.
+ */
 export function gumbelNoise(shape: number[], seed: number): tf.Tensor {
-  return tf.tidy(() => {
-    const u = tf.clipByValue(tf.randomUniform(shape, 0, 1, 'float32', seed), TINY, 1 - TINY);
-    return tf.neg(tf.log(tf.neg(tf.log(u))));
-  });
+  const exponential = exponentialStream(seed);
+  const next = () => -Math.log(exponential());
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, next), shape);
 }
 
 /**
