@@ -69,7 +69,7 @@ describe('srq train / eval on MNIST', () => {
   it('srq bench prints the documented JSON keys (a smoke run; timings are not asserted)', () => {
     const train = srq(['bench', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(train.status, train.stderr).toBe(0);
-    const keys = ['baseline_ips', 'float_ips', 'srq2_ips', 'srq_db2_ips', 'srq_db4_ips', 'srq_db8_ips', 'speedup_vs_baseline', 'quant_overhead', 'rss_mb', 'backend', 'threads', 'simd'];
+    const keys = ['baseline_ips', 'float_ips', 'srq2_ips', 'srq_db2_ips', 'srq_db4_ips', 'srq_db8_ips', 'rq2_ips', 'speedup_vs_baseline', 'quant_overhead', 'rss_mb', 'backend', 'threads', 'simd'];
     expect(Object.keys(JSON.parse(train.stdout))).toEqual(expect.arrayContaining(keys));
     const inference = srq(['bench', '--inference', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(inference.status, inference.stderr).toBe(0);

@@ -120,6 +120,7 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
         { ...db2, key: 'srq_db2_ips' },
         { ...zoo({ method: 'srq', weightBits: 4, activationBits: 4, dropBits: { p: 0.05 } }), key: 'srq_db4_ips' },
         { ...zoo({ method: 'srq', weightBits: 8, activationBits: 8, dropBits: { p: 0.05 } }), key: 'srq_db8_ips' },
+        { ...zoo({ method: 'rq', weightBits: 2, activationBits: 2, sigmaInit: 0.1 }), key: 'rq2_ips' },
       ];
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);

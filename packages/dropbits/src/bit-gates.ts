@@ -14,6 +14,14 @@ export interface BitGatesConfig {
   lambda?: number;
   /** Bit budget of this quantizer: the penalty is `λ·max(0, E[bits] - targetBits)` (default: none, `λ·E[bits]`). */
   targetBits?: number;
+  /**
+   * Learning-rate multiplier of the gate logits (default 30, our choice): the variable holds
+   * `log a / lrScale`, so that an optimizer whose steps do not depend on the gradient's scale
+   * (Adam) moves log a `lrScale` times faster than the weights. Gates start at logit 3 and must
+   * cross 0 to drop a bit: at Adam's 1e-3 that takes thousands of steps, at `lrScale` 30 about a
+   * hundred.
+   */
+  lrScale?: number;
   /** Seed of the gate sampling (advanced on every training call). Default 0. */
   seed?: number;
   /** Variable name prefix. Default `'bit_gates'`. */
@@ -50,7 +58,7 @@ export class BitGates {
   /** @throws {@link DropBitsConfigError} for bits outside 1..8, a negative λ, a target outside [1, bits], … */
   constructor(config: BitGatesConfig) {
     check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { bits: 4 }');
-    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'seed', 'name']);
+    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'lrScale', 'seed', 'name']);
     const { bits } = config;
     check(Number.isInteger(bits) && bits >= 1 && bits <= 8, 'bits', bits, 'an integer from 1 to 8');
     const init = config.init ?? 3;
@@ -59,10 +67,12 @@ export class BitGates {
     check(typeof lambda === 'number' && lambda >= 0 && Number.isFinite(lambda), 'lambda', lambda, 'a finite number ≥ 0');
     const targetBits = config.targetBits ?? null;
     check(targetBits === null || (typeof targetBits === 'number' && targetBits >= 1 && targetBits <= bits), 'targetBits', targetBits, `a number from 1 to ${bits}`);
+    const lrScale = config.lrScale ?? 30;
+    check(typeof lrScale === 'number' && lrScale > 0 && Number.isFinite(lrScale), 'lrScale', lrScale, 'a finite number > 0');
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
     const name = config.name ?? 'bit_gates';
-    this.config = { bits, init, lambda, targetBits, seed, name };
+    this.config = { bits, init, lambda, targetBits, lrScale, seed, name };
     this.seeds = new SeedStream(seed);
   }
 
@@ -71,7 +81,7 @@ export class BitGates {
     return this.config.bits - 1;
   }
 
-  /** The gate logits log a (shape `[b-1]`), created on first use. */
+  /** The trained variable, `log a / lrScale` (shape `[b-1]`), created on first use. */
   get logA(): tf.Variable {
     if (!this.logAVar) this.build();
     return this.logAVar!;
@@ -86,7 +96,12 @@ export class BitGates {
   build(factory?: VariableFactory): void {
     if (this.logAVar) return;
     const make = factory ?? ((_name: string, initial: tf.Tensor, trainable: boolean) => tf.variable(initial, trainable));
-    this.logAVar = tf.tidy(() => make(`${this.config.name}/log_a`, tf.fill([this.size], this.config.init), true));
+    this.logAVar = tf.tidy(() => make(`${this.config.name}/log_a`, tf.fill([this.size], this.config.init / this.config.lrScale), true));
+  }
+
+  /** The gate logits log a (differentiable in the variable). */
+  private gateLogits(): tf.Tensor {
+    return this.config.lrScale === 1 ? this.logA : tf.mul(this.logA, this.config.lrScale);
   }
 
   /**
@@ -94,12 +109,12 @@ export class BitGates {
    * deterministic ones at inference.
    */
   keep(training: boolean, seed = this.seeds.next()): tf.Tensor {
-    return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.logA, seed) : deterministicHardConcrete(this.logA)));
+    return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.gateLogits(), seed) : deterministicHardConcrete(this.gateLogits())));
   }
 
   /** `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). */
   keepProbabilities(): tf.Tensor {
-    return tf.tidy(() => reverseCumprod(probabilityNonZero(this.logA)));
+    return tf.tidy(() => reverseCumprod(probabilityNonZero(this.gateLogits())));
   }
 
   /** Expected number of bits `1 + Σ_j P(keep_j)`, a differentiable scalar. */
@@ -118,7 +133,7 @@ export class BitGates {
 
   /** The bit-width after training: 1 + the number of bits whose deterministic gates (and all above) are on (> 0.5). */
   learnedBits(): number {
-    const z = tf.tidy(() => deterministicHardConcrete(this.logA).dataSync());
+    const z = tf.tidy(() => deterministicHardConcrete(this.gateLogits()).dataSync());
     let bits = 1;
     for (let j = this.size - 1; j >= 0 && z[j]! > ON; j--) bits++;
     return bits;
@@ -168,9 +183,9 @@ export class BitGates {
     });
   }
 
-  /** The gate logits as numbers (for reports). */
+  /** The gate logits log a as numbers (for reports). */
   logits(): number[] {
-    return Array.from(this.logA.dataSync());
+    return Array.from(tf.tidy(() => this.gateLogits()).dataSync());
   }
 
   /** Disposes the gate logits (only when created without a factory). */

@@ -6,7 +6,7 @@ export { QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
 export { QConv2D, type QConv2DArgs } from './q-conv2d';
 export { QDense, type QDenseArgs } from './q-dense';
 export { QActivation, type QActivationArgs } from './q-activation';
-export { QuantPlan, ModelConfigError, MODEL_METHODS, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
+export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
 export { ModelFileError } from './model-file';
 export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';

@@ -1,6 +1,9 @@
-import { BitGates, DropBits, type BitGatesConfig, type DropBitsConfig } from '@srq/dropbits';
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { BitGates, bitBudgetPenalty, DropBits, type BitGatesConfig, type DropBitsConfig } from '@srq/dropbits';
 import { ConfigError, QUANTIZER_METHODS, resolveQuantizerConfig, type QuantizerMethod } from '@srq/quantizers';
 import type { TensorQuantConfig } from './quant-config';
+import type { QuantSlot } from './quant-slot';
 
 /** Methods a model can be trained with: a quantizer method, or `'fp'` (full precision). */
 export const MODEL_METHODS = ['fp', ...QUANTIZER_METHODS] as const;
@@ -26,7 +29,14 @@ export interface ModelQuantConfig {
   dropBits?: DropBitsConfig | null;
   /** Which quantizers DropBits regularizes (default `'both'`). */
   dropBitsOn?: 'weights' | 'activations' | 'both';
-  /** Learn a bit-width per quantizer with BitGates from the nominal bits (null: fixed bits). */
+  /**
+   * Learn a bit-width per quantizer with BitGates from the nominal bits (null: fixed bits).
+   * `targetBits` is here one budget for the whole model — the average of the quantizers'
+   * expected bits, as `modelReport().averageBits` averages them —, so layers may end up with
+   * different bit-widths: the loss gets `λ·max(0, avg E[bits] - targetBits)` once (see
+   * {@link QuantPlan.attachBitBudget}; λ defaults to 1 with a target: a constraint, no pressure
+   * below it) instead of one penalty per quantizer.
+   */
   learnBits?: Omit<BitGatesConfig, 'bits' | 'name' | 'seed'> | null;
   /** Keep the first and last layers' weights float (default false: every layer is quantized). */
   keepFirstLastFloat?: boolean;
@@ -102,6 +112,30 @@ export class QuantPlan {
     if (unused.length && this.method !== 'fp') throw new ModelConfigError('layerBits', unused.join(', '), `keys of the tensors this model quantizes: ${seen.join(', ')}`);
   }
 
+  /** Per-quantizer gates: with a model budget their own penalty is off (λ = 0, no target). */
+  private gatesConfig(learnBits: NonNullable<ModelQuantConfig['learnBits']>, seed: number): TensorQuantConfig['bitGates'] {
+    const { targetBits, ...rest } = learnBits;
+    return targetBits === undefined ? { ...rest, seed } : { ...rest, lambda: 0, seed };
+  }
+
+  /**
+   * Adds the model's bit budget (`learnBits.targetBits`) to the loss: one penalty over the gates
+   * of every quantized tensor of `model`, registered as a loss of its first gated layer (so that
+   * `model.fit()` and `model.calculateLosses()` include it). A no-op without a target.
+   */
+  attachBitBudget(model: tfl.LayersModel): void {
+    const learn = this.config.learnBits;
+    if (!learn || learn.targetBits === undefined || this.method === 'fp') return;
+    const gated = model.layers.flatMap((layer) => {
+      const gates = (layer as unknown as { slot?: QuantSlot | null }).slot?.regularized.regularizer;
+      return gates instanceof BitGates ? [{ layer, gates }] : [];
+    });
+    if (!gated.length) return;
+    const options = { lambda: learn.lambda ?? BUDGET_LAMBDA, targetBits: learn.targetBits };
+    const gates = gated.map((g) => g.gates);
+    (gated[0]!.layer as unknown as { addLoss(loss: () => tf.Scalar): void }).addLoss(() => bitBudgetPenalty(gates, options));
+  }
+
   private tensor(bits: number, signed: boolean, dropHere: boolean): TensorQuantConfig {
     const seed = (this.config.seed ?? 0) * 1000 + this.next++;
     const { temperature, sigmaInit, perChannel, dropBits, learnBits } = this.config;
@@ -116,10 +150,13 @@ export class QuantPlan {
         ...(perChannel && signed ? { perChannel: true } : {}),
       },
       dropBits: dropBits && dropHere ? { ...dropBits, seed } : null,
-      bitGates: learnBits ? { ...learnBits, seed } : null,
+      bitGates: learnBits ? this.gatesConfig(learnBits, seed) : null,
     };
   }
 }
+
+/** Default λ of the model's bit budget (`learnBits.targetBits`): large, since it is a constraint. */
+export const BUDGET_LAMBDA = 1;
 
 /**
  * Checks a model quantization config without building a model: every quantizer, DropBits and
@@ -128,6 +165,11 @@ export class QuantPlan {
  */
 export function validateModelQuantConfig(config: ModelQuantConfig): void {
   const plan = new QuantPlan(config);
+  const { learnBits } = config;
+  if (learnBits?.targetBits !== undefined) {
+    const bits = Math.max(config.weightBits ?? 2, config.activationBits ?? 2, ...Object.values(config.layerBits ?? {}));
+    new BitGates({ ...learnBits, bits }); // the model budget: within 1..the largest bits
+  }
   for (const t of [plan.weights('first'), plan.activations()]) {
     if (!t) continue;
     resolveQuantizerConfig(t.quantizer);

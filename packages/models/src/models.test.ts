@@ -112,6 +112,31 @@ describe('zoo', () => {
     expect(() => lenet5({ method: 'srq', layerBits: { 'conv3/weights': 2 } })).toThrow(/layerBits = "conv3\/weights".*conv1\/weights/);
   });
 
+  it('a learnBits target is one budget for the whole model: the average expected bits, so layers can differ', () => {
+    const model = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, learnBits: { targetBits: 2.5 } });
+    const x = tf.randomUniform([2, 28, 28, 1]);
+    model.apply(x, { training: true }); // a Sequential collects its layers' losses once called
+    const gates = model.layers.flatMap((l) => {
+      const g = (l as unknown as { slot?: { regularized: { regularizer: unknown } } | null }).slot?.regularized.regularizer;
+      return g ? [g as { config: { lambda: number }; penalty(): tf.Scalar; logA: tf.Variable }] : [];
+    });
+    expect(gates).toHaveLength(7);
+    expect(gates.every((g) => g.config.lambda === 0)).toBe(true); // no per-quantizer pressure
+    const losses = () => model.calculateLosses().map((l) => l.dataSync()[0]!);
+    const average = () => gates.reduce((a, g) => a + g.penalty().dataSync()[0]!, 0) / gates.length;
+    const total = losses().reduce((a, b) => a + b, 0);
+    expect(total).toBeCloseTo(1 * (average() - 2.5), 4); // λ = 1 (BUDGET_LAMBDA) times the excess
+    // four tensors at 1 bit bring the average under budget: no penalty, although the other three
+    // still hold ~4 bits each
+    for (const g of gates.slice(3)) g.logA.assign(tf.fill([3], -1));
+    expect(average()).toBeLessThan(2.5);
+    expect(losses().reduce((a, b) => a + b, 0)).toBe(0);
+    // without a target each quantizer pays λ·E[bits] itself
+    const free = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, learnBits: { lambda: 0.01 } });
+    free.apply(x, { training: true });
+    expect(free.calculateLosses().filter((l) => l.dataSync()[0]! > 0)).toHaveLength(7);
+  });
+
   it('VGG-7 and ResNet-20 build for CIFAR-shaped input and run forward', () => {
     const v = vgg7({ method: 'ste', weightBits: 4, activationBits: 4 });
     expect(v.outputs[0]!.shape).toEqual([null, 10]);

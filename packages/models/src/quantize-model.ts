@@ -114,7 +114,8 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
 
   const replacements = new Map(model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((l) => [l.name, replace(l)] as const));
   if (unsupported.length) throw new UnsupportedLayerError(unsupported);
-  new QuantPlan(config).checkLayerBitsUsed([...plans.values()].flatMap((p) => p.tensorsSeen));
+  const modelPlan = new QuantPlan(config);
+  modelPlan.checkLayerBitsUsed([...plans.values()].flatMap((p) => p.tensorsSeen));
 
   const mapped = new Map<tfl.SymbolicTensor, tfl.SymbolicTensor>();
   const inputs = model.inputs.map((t) => {
@@ -132,5 +133,7 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
     node.outputTensors.forEach((t) => mapped.set(t, out));
     r.copy();
   }
-  return tfl.model({ name: `${model.name}_quantized`, inputs, outputs: model.outputs.map((t) => mapped.get(t)!) });
+  const quantized = tfl.model({ name: `${model.name}_quantized`, inputs, outputs: model.outputs.map((t) => mapped.get(t)!) });
+  modelPlan.attachBitBudget(quantized);
+  return quantized;
 }

@@ -33,6 +33,7 @@ export function lenet5(quant: ModelQuantConfig = {}, options: ZooOptions = {}): 
     ],
   });
   plan.checkLayerBitsUsed();
+  plan.attachBitBudget(model);
   return model;
 }
 
@@ -61,7 +62,9 @@ export function vgg7(quant: ModelQuantConfig = {}, options: ZooOptions = {}): tf
     new QDense({ name: 'fc2', units: numClasses, weightQuant: plan.weights('last', 'fc2'), kernelSeed: plan.kernelSeed() }),
   );
   plan.checkLayerBitsUsed();
-  return tfl.sequential({ name: 'vgg7', layers });
+  const model = tfl.sequential({ name: 'vgg7', layers });
+  plan.attachBitBudget(model);
+  return model;
 }
 
 /**
@@ -93,7 +96,9 @@ export function resnet20(quant: ModelQuantConfig = {}, options: ZooOptions = {})
   const pooled = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tfl.SymbolicTensor;
   const logits = new QDense({ name: 'fc', units: numClasses, weightQuant: plan.weights('last', 'fc'), kernelSeed: plan.kernelSeed() }).apply(pooled) as tfl.SymbolicTensor;
   plan.checkLayerBitsUsed();
-  return tfl.model({ name: 'resnet20', inputs: input, outputs: logits });
+  const model = tfl.model({ name: 'resnet20', inputs: input, outputs: logits });
+  plan.attachBitBudget(model);
+  return model;
 }
 
 /** The zoo by name. */

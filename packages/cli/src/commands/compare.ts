@@ -11,10 +11,11 @@ import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
 import { choice, int, list, num } from '../options';
 import { quantConfig } from '../run-config';
-import { defaultWorkers } from './train';
+import { defaultWorkers, penaltyWeight } from './train';
 
 /** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
-type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit'> & {
+type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda'> & {
+  lambda?: number;
   sigmaInit?: number;
   limit?: number;
   targetBits?: number;
@@ -45,8 +46,8 @@ export function compareCommand(): Command {
     .option('--sigma-init <r>', 'σ/α at init of rq / rq-st (default 1/3, as srq)', num(0, Infinity, 'open'))
     .option('--limit <n>', 'train on a fixed random subset of N training images (the same for every run)', int(1))
     .option('--learn-bits', 'also learn per-layer bit-widths (srq + BitGates from the largest --bits), one run per seed', false)
-    .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
-    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits', num(0), 0.01)
+    .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
+    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
     .option('--lottery', 'retrain from scratch with the learned bits fixed, beside uniform bits of the same average (needs --learn-bits)', false)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--workers <n>', 'data-parallel worker threads (default: CPU cores - 1)', int(0))
@@ -66,8 +67,8 @@ export function compareCommand(): Command {
 function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
-  const { limit, targetBits, dataDir, cacheDir, sigmaInit, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
-  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
 async function runCompare(flags: CompareFlags): Promise<void> {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
-import { MODEL_METHODS, validateModelQuantConfig, ZOO } from '@srq/models';
+import { BUDGET_LAMBDA, MODEL_METHODS, validateModelQuantConfig, ZOO } from '@srq/models';
 import { EXIT, handleError, UsageError } from '../errors';
 import { int, num } from '../options';
 import { quantConfig, type RunConfig } from '../run-config';
@@ -27,7 +27,8 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
-type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit'> & {
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda'> & {
+  lambda?: number;
   targetBits?: number;
   sigmaInit?: number;
   limit?: number;
@@ -39,6 +40,10 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
   json: boolean;
   quiet: boolean;
 };
+
+/** λ of the bit penalty: as given, else 0.01 per bit, or the model budget's default with a target. */
+export const penaltyWeight = (lambda: number | undefined, targetBits: number | undefined): number =>
+  lambda ?? (targetBits !== undefined ? BUDGET_LAMBDA : 0.01);
 
 /** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
 export const defaultWorkers = (): number => Math.max(0, availableParallelism() - 1);
@@ -56,8 +61,8 @@ export function trainCommand(): Command {
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes').choices(['weights', 'activations', 'both']).default('both'))
     .option('--learn-bits', 'learn a bit-width per quantizer (BitGates) from --wbits/--abits', false)
-    .option('--target-bits <x>', 'bit budget per quantizer for --learn-bits', num(1, 8))
-    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits', num(0), 0.01)
+    .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
+    .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
     .option('--epochs <n>', 'epochs', int(1), TRAIN_DEFAULTS.epochs)
     .option('--batch-size <n>', 'batch size', int(1), TRAIN_DEFAULTS.batchSize)
     .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), TRAIN_DEFAULTS.lr)
@@ -94,11 +99,12 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, ...fixed } = flags;
     run = {
       ...fixed,
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (ALGORITHM.md §4)
       targetBits: targetBits ?? null,
+      lambda: penaltyWeight(lambda, targetBits),
       limit: limit ?? null,
       sigmaInit: sigmaInit ?? null,
       dataDir: dataDir ?? null,
@@ -109,7 +115,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const dataset = loadDataset(run.dataset, { ...(run.dataDir ? { dataDir: run.dataDir } : {}), ...(run.cacheDir ? { cacheDir: run.cacheDir } : {}), seed: run.seed });
   const backend = await useBackend(flags.resume ? run.backend : flags.backend);
   if (!flags.resume) dir.writeConfig(run);
-  if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
+  if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.learnBits ? `, learned bits${run.targetBits !== null ? ` (budget ${run.targetBits} average)` : ''}` : run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
   await withInterrupt(async (shouldStop) => {
     try {
       const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
