@@ -173,13 +173,14 @@ export class BitGates {
       onDrop?.(drop);
       const base = quantizer.apply(x, { training: true, mask: { drop } });
       const bits = this.config.bits;
-      const residuals = stopGradient(() => {
-        const levels = Array.from({ length: bits }, (_, d) => quantizer.apply(x, { training: false, mask: { drop: d } }));
-        return tf.stack(levels.slice(0, -1).map((r, j) => tf.sub(r, levels[j + 1]!)), -1); // r_(j-1) - r_j, j = 1..b-1
-      });
+      const levels = Array.from({ length: bits }, (_, d) => stopGradient(() => quantizer.apply(x, { training: false, mask: { drop: d } })));
       // keep_j - [keep_j > 0]: zero in value for binary gates, the gate's gradient path otherwise
       const gate = tf.sub(keep, stopGradient(() => tf.cast(tf.greater(keep, 0), 'float32')));
-      return tf.add(base, tf.sum(tf.mul(residuals, gate), -1));
+      // Σ_j (r_(j-1) - r_j)·gate_j, one scalar gate at a time (a stacked [..., b-1] tensor would cost
+      // an interleaving copy and sums over a tiny last axis, both slow)
+      let out = base;
+      for (let j = 1; j < bits; j++) out = tf.add(out, tf.mul(tf.sub(levels[j - 1]!, levels[j]!), tf.reshape(tf.slice(gate, [j - 1], [1]), [])));
+      return out;
     });
   }
 

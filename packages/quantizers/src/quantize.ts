@@ -118,6 +118,8 @@ function fusedQuantize(
   onDropCounts: ((counts: tf.Tensor) => void) | undefined,
 ): tf.Tensor {
   const inner = layout.axis === null ? x.size : x.shape.slice(layout.axis + 1).reduce((a, b) => a * b, 1);
+  // one drop for the whole tensor (BitGates' sampled gates): an attribute, not a per-element array
+  const oneDrop = mask.drop instanceof tf.Tensor && mask.drop.size === 1 ? mask.drop.dataSync()[0]! : null;
   const attrs: SrqFusedAttrs = {
     minCode: grid.minCode,
     maxCode: grid.maxCode,
@@ -125,7 +127,7 @@ function fusedQuantize(
     bits: grid.bits,
     window: windowSize(grid, cfg.window),
     inner,
-    drop: typeof mask.drop === 'number' ? mask.drop : 0,
+    drop: typeof mask.drop === 'number' ? mask.drop : (oneDrop ?? 0),
     dropP: mask.sample?.p ?? 0,
     seed: mask.sample ? (mask.sample.seed ^ mask.seed) >>> 0 : mask.seed,
     pick: mask.pick,
@@ -133,7 +135,7 @@ function fusedQuantize(
     temperature: cfg.temperature,
     noiseSeed,
   };
-  const drops = mask.drop instanceof tf.Tensor ? tf.cast(tf.broadcastTo(mask.drop, x.shape), 'int32') : null;
+  const drops = mask.drop instanceof tf.Tensor && oneDrop === null ? tf.cast(tf.broadcastTo(mask.drop, x.shape), 'int32') : null;
   const f = tf.customGrad((...args) => {
     const [xIn, la, rho] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
