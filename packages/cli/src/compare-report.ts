@@ -51,10 +51,11 @@ export function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.version };
   for (const name of ['@srq/cli', '@srq/models', '@srq/quantizers', '@srq/dropbits', '@srq/backends', '@srq/datasets', '@tensorflow/tfjs-core']) out[name] = version(name);
   try {
-    // the checkout this code runs from (not the working directory), marked when it has uncommitted changes
+    // the checkout this code runs from (not the working directory), marked when its code (packages/
+    // and the lockfile; not results or docs) has uncommitted changes
     const cwd = dirname(fileURLToPath(import.meta.url));
     const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    out.commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+uncommitted changes' : ''}`;
+    out.commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no', '--', ':(top)packages', ':(top)package.json', ':(top)package-lock.json') ? '+uncommitted changes' : ''}`;
   } catch {
     // not a git checkout (an installed package)
   }
