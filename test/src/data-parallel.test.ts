@@ -1,10 +1,13 @@
 // Data-parallel training (@srq/cli's DataParallel, worker threads of the built package): the
 // averaged gradients equal one thread's gradients of the whole batch, for a float and a quantized
-// LeNet-5 (no DropBits, so both are deterministic), and a replica that does not match is refused.
+// LeNet-5 (no DropBits, so both are deterministic), and a replica that does not match is refused;
+// memory stays flat over many steps on the main thread and in the workers; a worker's failure
+// reaches the caller with its own message, and a worker that exits does not hang the step.
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@srq/backends';
-import { DataParallel, shardGradients, type ReplicaRecipe } from '@srq/cli';
+import { backendMemory } from '@srq/backends';
+import { DataParallel, shardGradients, trainStep, type ReplicaRecipe } from '@srq/cli';
 import { ZOO, type ModelQuantConfig } from '@srq/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -31,7 +34,7 @@ describe('DataParallel', () => {
     const parallel = await DataParallel.start(recipe(quant), 1, model, 24);
     try {
       expect(parallel.threads).toBe(2);
-      const out = parallel.gradients(model, x, y);
+      const out = await parallel.gradients(model, x, y);
       expect(out.loss).toBeCloseTo(single.loss, 5);
       expect(out.hits).toBe(single.hits);
       variables.forEach((v, i) => {
@@ -43,6 +46,55 @@ describe('DataParallel', () => {
         expect(worst, v.name).toBeLessThan(1e-4);
       });
       tf.dispose(Object.values(out.grads));
+    } finally {
+      await parallel.close();
+      tf.dispose([x, y]);
+    }
+  });
+
+  it('keeps the tensors and bytes flat over 40 data-parallel training steps, on the main thread and in the worker', async () => {
+    const quant: ModelQuantConfig = { method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } };
+    const model = ZOO.lenet5(quant);
+    const optimizer = tf.train.adam(1e-3);
+    const x = tf.randomUniform([32, 28, 28, 1], 0, 1, 'float32', 3);
+    const y = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 4), 10);
+    await trainStep(model, optimizer, x, y, null); // initialises the quantizers
+    const parallel = await DataParallel.start(recipe(quant), 1, model, 32);
+    try {
+      const at: Array<{ main: ReturnType<typeof backendMemory>; workers: ReturnType<typeof backendMemory>[] }> = [];
+      for (let step = 1; step <= 40; step++) {
+        await trainStep(model, optimizer, x, y, parallel);
+        if (step === 10 || step === 40) at.push({ main: backendMemory(), workers: parallel.workerMemory() });
+      }
+      const [early, late] = at as [(typeof at)[0], (typeof at)[0]];
+      expect(late.main.tensors).toBe(early.main.tensors);
+      expect(late.main.bytes).toBe(early.main.bytes);
+      expect(late.workers[0]!.tensors).toBeGreaterThan(0);
+      expect(late.workers[0]!.tensors).toBe(early.workers[0]!.tensors);
+      expect(late.workers[0]!.bytes).toBe(early.workers[0]!.bytes);
+      expect(late.workers[0]!.heapBytes).toBe(early.workers[0]!.heapBytes);
+    } finally {
+      await parallel.close();
+      optimizer.dispose();
+      tf.dispose([x, y]);
+    }
+  });
+
+  it.each<['throw' | 'exit', RegExp]>([
+    ['throw', /^data-parallel worker 1 failed: injected fault at request 2$/],
+    ['exit', /^data-parallel worker 1 exited \(code 3\)$/],
+  ])('a worker that fails (%s) ends the step with its reason', async (kind, reason) => {
+    const quant: ModelQuantConfig = { method: 'fp' };
+    const model = ZOO.lenet5(quant);
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.randomUniform([8], 0, 10, 'int32', 2), 10);
+    const parallel = await DataParallel.start({ ...recipe(quant), fault: { at: 2, kind } }, 1, model, 8);
+    try {
+      const before = backendMemory().tensors;
+      tf.dispose(Object.values((await parallel.gradients(model, x, y)).grads));
+      await expect(parallel.gradients(model, x, y)).rejects.toThrow(reason);
+      expect(backendMemory().tensors).toBe(before);
+      await expect(parallel.gradients(model, x, y)).rejects.toThrow(/data-parallel worker 1/);
     } finally {
       await parallel.close();
       tf.dispose([x, y]);

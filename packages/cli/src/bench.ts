@@ -63,7 +63,7 @@ export function stockLenet5(inputShape: [number, number, number]): tfl.Sequentia
 }
 
 /** Runs `fn` with the kernels and fused-quantizer build `setting` asks for, restoring ours after. */
-function withSetting<T>(setting: BenchSetting, fn: () => T): T {
+async function withSetting<T>(setting: BenchSetting, fn: () => Promise<T> | T): Promise<T> {
   const backend = tf.getBackend();
   const swapped: tf.KernelConfig[] = [];
   const swap = (name: string, replacement: tf.KernelConfig | null) => {
@@ -78,7 +78,7 @@ function withSetting<T>(setting: BenchSetting, fn: () => T): T {
   const wasmBefore = srqWasmEnabled();
   if (setting.fused === 'javascript') enableSrqWasm(false);
   try {
-    return fn();
+    return await fn();
   } finally {
     enableSrqWasm(wasmBefore);
     for (const ours of swapped) {
@@ -130,23 +130,23 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
       const m = c.build();
       const opt = tf.train.adam(1e-3);
       const setting = c.setting ?? {};
-      withSetting(setting, () => trainStep(m, opt, x, y, null)); // initialises the quantizers
+      await withSetting(setting, () => trainStep(m, opt, x, y, null)); // initialises the quantizers
       const useWorkers = c.quant && workers > 0 && setting.workers !== false;
       const parallel = useWorkers ? await DataParallel.start({ model, quant: c.quant!, inputShape, numClasses: 10, backend }, workers, m, batchSize) : null;
       const step = c.stock
-        ? () => tf.tidy(() => void opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar))
-        : () => void trainStep(m, opt, x, y, parallel);
+        ? async () => tf.tidy(() => void opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar))
+        : async () => void (await trainStep(m, opt, x, y, parallel));
       const timed = (n: number) =>
-        withSetting(setting, () => {
+        withSetting(setting, async () => {
           const t0 = performance.now();
-          for (let i = 0; i < n; i++) step();
+          for (let i = 0; i < n; i++) await step();
           tf.tidy(() => (m.apply(x) as tf.Tensor).dataSync()); // wait for the device
           return (performance.now() - t0) / 1000;
         });
       runs.push({ key: c.key, timed, parallel, ips: [] as number[] });
-      timed(warmup);
+      await timed(warmup);
     }
-    for (let r = 0; r < reps; r++) for (const run of runs) run.ips.push((steps * batchSize) / run.timed(steps));
+    for (let r = 0; r < reps; r++) for (const run of runs) run.ips.push((steps * batchSize) / (await run.timed(steps)));
   } finally {
     await Promise.all(runs.map((r) => r.parallel?.close()));
     tf.dispose([x, y]);

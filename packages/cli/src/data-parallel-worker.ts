@@ -1,17 +1,30 @@
 // A worker thread of {@link DataParallel}: builds a replica of the model, then for every request
 // copies the main thread's weights into it, computes the gradients of its share of the batch and
-// writes them back, all through shared memory.
+// writes them back, all through shared memory. Errors go back through shared memory too: the main
+// thread waits on an atomic and would not see a message posted to its event loop.
 import '@tensorflow/tfjs-layers'; // registers the op gradients
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { parentPort, workerData } from 'node:worker_threads';
-import { useBackend } from '@srq/backends';
+import { backendMemory, useBackend } from '@srq/backends';
 import { ZOO } from '@srq/models';
-import { CTRL, STOP, shardGradients, type ReplicaRecipe, type WorkerBuffers } from './data-parallel';
+import { CTRL, reportWorkerError, reportWorkerMemory, shardGradients, STOP, type ReplicaRecipe, type WorkerBuffers } from './data-parallel';
 
 interface Data {
   recipe: ReplicaRecipe;
   buffers: WorkerBuffers;
   weightShapes: number[][];
+}
+
+/** Copies the shared weights into the replica's variables (the temporary tensors are freed). */
+function loadWeights(weights: tfl.LayerVariable[], shared: Float32Array): void {
+  let offset = 0;
+  for (const w of weights) {
+    const size = w.shape.reduce((a, b) => a! * b!, 1)!;
+    const values = shared.subarray(offset, offset + size);
+    tf.tidy(() => (w.read() as tf.Variable).assign(tf.tensor(values, w.shape as number[])));
+    offset += size;
+  }
 }
 
 async function main(): Promise<void> {
@@ -34,14 +47,13 @@ async function main(): Promise<void> {
     if (request === STOP) return;
     seen = request;
     try {
+      if (recipe.fault?.at === request) {
+        if (recipe.fault.kind === 'exit') process.exit(3);
+        throw new Error(`injected fault at request ${request}`);
+      }
       const rows = Atomics.load(ctrl, CTRL.rows);
       if (rows > 0) {
-        let offset = 0;
-        for (const w of model.weights) {
-          const size = w.shape.reduce((a, b) => a! * b!, 1)!;
-          (w.read() as tf.Variable).assign(tf.tensor(weights.subarray(offset, offset + size), w.shape as number[]));
-          offset += size;
-        }
+        loadWeights(model.weights, weights);
         tf.tidy(() => {
           const x = tf.tensor(input.subarray(0, rows * imageSize), [rows, ...recipe.inputShape]);
           const y = tf.tensor(input.subarray(rows * imageSize, rows * (imageSize + recipe.numClasses)), [rows, recipe.numClasses]);
@@ -55,13 +67,16 @@ async function main(): Promise<void> {
           output[at + 1] = hits.dataSync()[0]!;
         });
       }
+      reportWorkerMemory(buffers, backendMemory());
     } catch (e) {
-      Atomics.store(ctrl, CTRL.failed, 1);
-      parentPort!.postMessage({ error: (e as Error).message });
+      reportWorkerError(buffers, (e as Error).message ?? String(e));
     }
     Atomics.store(ctrl, CTRL.done, request);
     Atomics.notify(ctrl, CTRL.done);
   }
 }
 
-main().catch((e: Error) => parentPort!.postMessage({ error: e.message }));
+main().catch((e: Error) => {
+  reportWorkerError((workerData as Data).buffers, e.message);
+  parentPort!.postMessage({ error: e.message });
+});

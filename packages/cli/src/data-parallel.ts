@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Worker } from 'node:worker_threads';
+import { backendMemory, type BackendMemory } from '@srq/backends';
 import type { ModelQuantConfig, ZooName } from '@srq/models';
+import { WorkerError } from './errors';
 
 /** How a worker thread builds its replica of the model (weights come from the main thread). */
 export interface ReplicaRecipe {
@@ -10,6 +12,11 @@ export interface ReplicaRecipe {
   inputShape: [number, number, number];
   numClasses: number;
   backend: 'wasm' | 'cpu';
+  /**
+   * Fault injection, for tests of the failure path: at its `at`-th request (1-based) the worker
+   * throws (`'throw'`) or exits its thread (`'exit'`).
+   */
+  fault?: { at: number; kind: 'throw' | 'exit' };
 }
 
 /** One training step's results. */
@@ -19,7 +26,9 @@ export interface StepResult {
 }
 
 /** Control words shared with a worker (Int32Array indices). */
-export const CTRL = { request: 0, done: 1, rows: 2, failed: 3 } as const;
+export const CTRL = { request: 0, done: 1, rows: 2, failed: 3, errorLength: 4, size: 8 } as const;
+/** Bytes of a worker's error message (UTF-8, cut to fit). */
+export const ERROR_BYTES = 4096;
 /** `request` value that tells a worker to exit. */
 export const STOP = -1;
 
@@ -32,6 +41,29 @@ export interface WorkerBuffers {
   output: SharedArrayBuffer;
   /** Every weight of the model (in `model.weights` order, flat), f32; shared by all workers. */
   weights: SharedArrayBuffer;
+  /** The worker's {@link BackendMemory} after its last step, f64: tensors, bytes, heap bytes (-1: none). */
+  memory: SharedArrayBuffer;
+  /** The worker's error message, UTF-8 ({@link CTRL}.errorLength bytes): read without the event loop. */
+  error: SharedArrayBuffer;
+}
+
+/** Writes a worker's error message where the blocked main thread can read it, then flags the failure. */
+export function reportWorkerError(buffers: WorkerBuffers, message: string): void {
+  const bytes = new TextEncoder().encode(message).subarray(0, ERROR_BYTES);
+  new Uint8Array(buffers.error).set(bytes);
+  const ctrl = new Int32Array(buffers.ctrl);
+  Atomics.store(ctrl, CTRL.errorLength, bytes.length);
+  Atomics.store(ctrl, CTRL.failed, 1);
+}
+
+/** Writes a worker's memory after a step. */
+export function reportWorkerMemory(buffers: WorkerBuffers, memory: BackendMemory): void {
+  new Float64Array(buffers.memory).set([memory.tensors, memory.bytes, memory.heapBytes ?? -1]);
+}
+
+function readWorkerError(buffers: WorkerBuffers): string {
+  const length = Atomics.load(new Int32Array(buffers.ctrl), CTRL.errorLength);
+  return new TextDecoder().decode(new Uint8Array(buffers.error).slice(0, length));
 }
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -72,7 +104,9 @@ export class DataParallel {
     private readonly buffers: WorkerBuffers[],
     private readonly weightsView: Float32Array,
     private readonly maxRows: number,
-    private failure: Error | null,
+    private failure: WorkerError | null,
+    /** Per worker: settles when the thread exits (it should not before {@link close}). */
+    private readonly exits: Array<Promise<void>> = [],
   ) {}
 
   /** Number of threads computing (workers + the main thread). */
@@ -96,10 +130,12 @@ export class DataParallel {
     const ready: Array<Promise<void>> = [];
     for (let k = 0; k < workers; k++) {
       const b: WorkerBuffers = {
-        ctrl: new SharedArrayBuffer(16),
+        ctrl: new SharedArrayBuffer(4 * CTRL.size),
         input: new SharedArrayBuffer(4 * maxRows * rowSize),
         output: new SharedArrayBuffer(4 * (trainableSize + 2)),
         weights,
+        memory: new SharedArrayBuffer(8 * 3),
+        error: new SharedArrayBuffer(ERROR_BYTES),
       };
       // each replica draws its own DropBits / sampling noise
       const replica: ReplicaRecipe = { ...recipe, quant: { ...recipe.quant, seed: (recipe.quant.seed ?? 0) + 7919 * (k + 1) } };
@@ -112,10 +148,15 @@ export class DataParallel {
           worker.once('error', reject);
         }),
       );
-      worker.on('message', (m: { error?: string }) => {
-        if (m.error) parallel.failure = new Error(`data-parallel worker: ${m.error}`);
-      });
-      worker.on('error', (e) => (parallel.failure = e));
+      worker.on('error', (e) => (parallel.failure ??= new WorkerError(`data-parallel worker ${k + 1} failed: ${e.message}`, { worker: k + 1 })));
+      parallel.exits.push(
+        new Promise((resolve) =>
+          worker.once('exit', (code) => {
+            parallel.failure ??= new WorkerError(`data-parallel worker ${k + 1} exited (code ${code})`, { worker: k + 1 });
+            resolve();
+          }),
+        ),
+      );
       buffers.push(b);
       threads.push(worker);
     }
@@ -131,8 +172,10 @@ export class DataParallel {
   /**
    * Averaged gradients of {@link batchLoss} over the whole batch for `model.trainableWeights`,
    * computed in parallel; the caller applies them. Tensors are the caller's.
+   *
+   * @throws Error naming the worker and its own message when a worker fails or exits
    */
-  gradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { grads: tf.NamedTensorMap; loss: number; hits: number } {
+  async gradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<{ grads: tf.NamedTensorMap; loss: number; hits: number }> {
     if (this.failure) throw this.failure;
     const n = x.shape[0]!;
     const share = Math.min(this.maxRows, Math.ceil(n / this.threads));
@@ -170,11 +213,13 @@ export class DataParallel {
     const stats = Array.from(mine.stats.dataSync());
     mine.stats.dispose();
     let grads = mine.grads;
+    try {
+      for (let k = 0; k < this.buffers.length; k++) await this.waitFor(k);
+    } catch (e) {
+      tf.dispose(grads);
+      throw e;
+    }
     this.buffers.forEach((b, k) => {
-      const ctrl = new Int32Array(b.ctrl);
-      const expected = Atomics.load(ctrl, CTRL.request);
-      while (Atomics.load(ctrl, CTRL.done) !== expected) Atomics.wait(ctrl, CTRL.done, Atomics.load(ctrl, CTRL.done), 60_000);
-      if (Atomics.load(ctrl, CTRL.failed)) throw this.failure ?? new Error('data-parallel worker failed');
       if (rows[k] === 0) return;
       const out = new Float32Array(b.output);
       const weight = rows[k]! / n;
@@ -192,6 +237,32 @@ export class DataParallel {
     return { grads: Object.fromEntries(variables.map((v, i) => [v.name, grads[i]!])), loss: stats[0]!, hits: stats[1]! };
   }
 
+  /**
+   * Waits (without blocking the event loop, so that a thread's exit is seen) until worker `k`
+   * has answered its last request; throws its own error message if it failed or exited.
+   */
+  private async waitFor(k: number): Promise<void> {
+    const b = this.buffers[k]!;
+    const ctrl = new Int32Array(b.ctrl);
+    const expected = Atomics.load(ctrl, CTRL.request);
+    for (;;) {
+      if (Atomics.load(ctrl, CTRL.failed)) throw new WorkerError(`data-parallel worker ${k + 1} failed: ${readWorkerError(b)}`, { worker: k + 1 });
+      const done = Atomics.load(ctrl, CTRL.done);
+      if (done === expected) return;
+      if (this.failure) throw this.failure;
+      const wait = Atomics.waitAsync(ctrl, CTRL.done, done);
+      if (wait.async) await Promise.race([wait.value, this.exits[k]!]);
+    }
+  }
+
+  /** Every worker's backend memory after its last step (see {@link backendMemory}). */
+  workerMemory(): BackendMemory[] {
+    return this.buffers.map((b) => {
+      const [tensors, bytes, heap] = new Float64Array(b.memory);
+      return { tensors: tensors!, bytes: bytes!, heapBytes: heap! < 0 ? null : heap! };
+    });
+  }
+
   /** Stops the workers. */
   async close(): Promise<void> {
     for (const b of this.buffers) {
@@ -207,9 +278,9 @@ export class DataParallel {
  * One optimisation step on a batch — on the main thread alone, or with `parallel` — returning the
  * loss and the number of correct predictions (one read from the device).
  */
-export function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, parallel: DataParallel | null): StepResult {
+export async function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, parallel: DataParallel | null): Promise<StepResult> {
   if (parallel) {
-    const { grads, loss, hits } = parallel.gradients(model, x, y);
+    const { grads, loss, hits } = await parallel.gradients(model, x, y);
     optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
     return { loss, hits };

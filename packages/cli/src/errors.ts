@@ -7,6 +7,13 @@ export class UsageError extends SrqError {
   }
 }
 
+/** A data-parallel worker thread failed or exited: its own message, and which worker. */
+export class WorkerError extends SrqError {
+  constructor(message: string, fields: { worker: number }) {
+    super('WORKER', message, fields);
+  }
+}
+
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 

@@ -3,7 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { batchCount, batches, imageSize, subset, type ImageDataset } from '@srq/datasets';
 import { modelReport, ZOO } from '@srq/models';
-import { DataParallel, trainStep, type ReplicaRecipe } from './data-parallel';
+import { DataParallel, trainStep, type ReplicaRecipe, type StepResult } from './data-parallel';
+import { WorkerError } from './errors';
 import { evaluate } from './evaluate';
 import { quantConfig, type RunConfig } from './run-config';
 import type { RunDir } from './run-dir';
@@ -100,7 +101,18 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
         (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(run.lr, step, totalSteps);
         const t0 = performance.now();
         // the first step runs on the main thread alone: it initialises the quantizers from data
-        const { loss, hits } = trainStep(model, optimizer, batch.x, batch.y, step > 0 ? parallel : null);
+        let result: StepResult;
+        try {
+          result = await trainStep(model, optimizer, batch.x, batch.y, step > 0 ? parallel : null);
+        } catch (e) {
+          if (!(e instanceof WorkerError)) throw e;
+          // the step was not applied: the weights are those after `step` steps, a resumable point
+          bar?.stop();
+          tf.dispose([batch.x, batch.y]);
+          await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wallBefore + (performance.now() - started) / 1000 });
+          throw new WorkerError(`${e.message}; the run is saved at step ${step} in ${dir.dir} (continue it with --resume)`, { worker: e.fields.worker as number });
+        }
+        const { loss, hits } = result;
         trainSeconds += (performance.now() - t0) / 1000;
         tf.dispose([batch.x, batch.y]);
         if (!Number.isFinite(loss)) {
