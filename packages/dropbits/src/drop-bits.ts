@@ -95,6 +95,11 @@ export class DropBits {
     return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
   }
 
+  /** Moves the random stream of the drops to draw `position` (see {@link RegularizedQuantizer.seek}). */
+  seek(position: number): void {
+    this.seeds.seek(position);
+  }
+
   private sampleShape(shape: readonly number[]): number[] {
     switch (this.config.granularity) {
       case 'element':

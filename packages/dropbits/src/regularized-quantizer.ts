@@ -81,6 +81,17 @@ export class RegularizedQuantizer {
     });
   }
 
+  /**
+   * Moves every random stream of this quantizer (its Gumbel noise, the drops or gate samples) to
+   * draw `position`. A trainer that seeks all streams to a function of the step before each step
+   * makes the noise a function of the step alone: a run resumed from a checkpoint draws what the
+   * uninterrupted run drew, bit for bit.
+   */
+  seek(position: number): void {
+    this.quantizer.seekNoise(position);
+    this.regularizer?.seek(position);
+  }
+
   /** The gate penalty to add to the loss (BitGates), or null. */
   regularization(): tf.Scalar | null {
     return this.regularizer instanceof BitGates ? this.regularizer.regularization() : null;

@@ -10,4 +10,14 @@ export class SeedStream {
   next(): number {
     return (this.seed + this.calls++ * SEED_STEP) >>> 0;
   }
+
+  /** Draws taken so far: where the stream is. */
+  get position(): number {
+    return this.calls;
+  }
+
+  /** Moves the stream so that the next seed is the one after `position` draws (exact resume). */
+  seek(position: number): void {
+    this.calls = position;
+  }
 }

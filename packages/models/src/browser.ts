@@ -9,6 +9,7 @@ export { QActivation, type QActivationArgs } from './q-activation';
 export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
 export { ModelFileError } from './model-file';
+export { seekRandomStreams, quantSlots, STREAM_STRIDE } from './random-streams';
 export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
 export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson } from './packed-format';

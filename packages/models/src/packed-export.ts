@@ -3,7 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fs-io';
-import { concatBytes, ModelFileError } from './model-file';
+import { sealOf } from '@srq/quantizers';
+import { concatBytes, ModelFileError, parseModelJson, sealModelJson } from './model-file';
 import { MODEL_JSON, packCodes, parsePackedModel, WEIGHTS, type PackedEntry, type PackedModelJson } from './packed-format';
 import type { QuantSlot } from './quant-slot';
 
@@ -60,7 +61,7 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
   const data = concatBytes(chunks);
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, WEIGHTS), data);
-  const json = { format: 'layers-model', generatedBy: artifacts.generatedBy, convertedBy: '@srq/models exportPacked', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [WEIGHTS], weights: entries }] };
+  const json = sealModelJson({ format: 'layers-model', generatedBy: artifacts.generatedBy, convertedBy: '@srq/models exportPacked', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: [WEIGHTS], weights: entries }] }, sealOf(data));
   writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
   return { packedBytes: data.byteLength, floatBytes };
 }
@@ -68,13 +69,14 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
 /**
  * Loads a model written by {@link exportPacked} from a directory (Node): see
  * {@link parsePackedModel}; in browsers use `loadPackedModelFromUrl`.
- * @throws {@link ModelFileError} for a missing or malformed file
+ * @throws {@link ModelFileError} naming the file: missing, malformed, another format version,
+ *   truncated or altered (length and CRC-32 recorded in `model.json`)
  */
 export async function loadPackedModel(dir: string): Promise<tfl.LayersModel> {
   const file = join(dir, MODEL_JSON);
   if (!existsSync(file)) throw new ModelFileError(`No exported model in ${dir} (missing ${MODEL_JSON}).`, file);
-  const json = JSON.parse(readFileSync(file, 'utf8')) as PackedModelJson;
-  const weightsFile = join(dir, json.weightsManifest[0]?.paths[0] ?? WEIGHTS);
+  const json = parseModelJson<PackedModelJson>(readFileSync(file, 'utf8'), file);
+  const weightsFile = join(dir, json.weightsManifest?.[0]?.paths[0] ?? WEIGHTS);
   if (!existsSync(weightsFile)) throw new ModelFileError(`Weights file ${weightsFile} named by ${file} is missing.`, weightsFile);
-  return parsePackedModel(json, readFileSync(weightsFile), weightsFile);
+  return parsePackedModel(json, readFileSync(weightsFile), weightsFile, file);
 }

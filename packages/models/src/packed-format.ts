@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { concatBytes, ModelFileError } from './model-file';
+import { sealProblem } from '@srq/quantizers';
+import { checkModelSeal, concatBytes, ModelFileError, parseModelJson, type ModelSeal } from './model-file';
 
 // The packed model format of `exportPacked` (no Node imports: browsers load it too).
 
@@ -26,6 +27,8 @@ export const WEIGHTS = 'weights.srqbin';
 export interface PackedModelJson {
   modelTopology: object;
   weightsManifest: Array<{ paths: string[]; weights: PackedEntry[] }>;
+  /** Format version and integrity (the weights' length and CRC-32, and this file's). */
+  srq?: ModelSeal;
 }
 
 /** Packs integer codes at `bits` bits each (the values `code - minCode`, least significant bits first). */
@@ -58,10 +61,16 @@ export function unpackCodes(bytes: Uint8Array, count: number, bits: number, minC
  * model's inference outputs bit for bit (on the same backend). Import `@srq/models` first (it
  * registers the quantized layers).
  * @param where - names the weights in error messages
- * @throws {@link ModelFileError} when the bytes do not match the manifest
+ * @param jsonWhere - names `model.json` in error messages
+ * @throws {@link ModelFileError} for another format version, a damaged `model.json`, or weights
+ *   whose length or checksum differ from what it recorded
  */
-export async function parsePackedModel(json: PackedModelJson, bytes: Uint8Array, where = WEIGHTS): Promise<tfl.LayersModel> {
-  const group = json.weightsManifest[0];
+export async function parsePackedModel(json: PackedModelJson, bytes: Uint8Array, where = WEIGHTS, jsonWhere = MODEL_JSON): Promise<tfl.LayersModel> {
+  const seal = checkModelSeal(json, jsonWhere);
+  if (!seal) throw new ModelFileError(`${jsonWhere} is not a packed export of this format (no "srq" field).`, jsonWhere);
+  const problem = sealProblem(bytes, seal);
+  if (problem) throw new ModelFileError(`${where} is damaged (${problem}).`, where);
+  const group = json.weightsManifest?.[0];
   if (!group) throw new ModelFileError(`${where}: the model has no weights manifest.`, where);
   const floats: Float32Array[] = [];
   let o = 0;
@@ -96,7 +105,7 @@ export async function loadPackedModelFromUrl(url: string | URL): Promise<tfl.Lay
     return res;
   };
   const base = new URL(url, globalThis.location?.href);
-  const json = (await (await get(base)).json()) as PackedModelJson;
-  const weightsUrl = new URL(json.weightsManifest[0]?.paths[0] ?? WEIGHTS, base);
-  return parsePackedModel(json, new Uint8Array(await (await get(weightsUrl)).arrayBuffer()), String(weightsUrl));
+  const json = parseModelJson<PackedModelJson>(await (await get(base)).text(), String(base));
+  const weightsUrl = new URL(json.weightsManifest?.[0]?.paths[0] ?? WEIGHTS, base);
+  return parsePackedModel(json, new Uint8Array(await (await get(weightsUrl)).arrayBuffer()), String(weightsUrl), String(base));
 }

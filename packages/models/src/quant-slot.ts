@@ -81,6 +81,11 @@ export class QuantSlot {
     }
   }
 
+  /** Moves the slot's random streams (see {@link RegularizedQuantizer.seek}). */
+  seek(position: number): void {
+    this.regularized.seek(position);
+  }
+
   report(): QuantizerReport {
     return this.regularized.report();
   }

@@ -17,3 +17,4 @@ export { quantize, stopGradient, fusedKernelAvailable, type QuantizerParams, typ
 export { Quantizer, type VariableFactory } from './quantizer';
 export { dequantize, type QuantizedCodes } from './codes';
 export { mulberry32 } from './random';
+export { crc32, sealOf, sealProblem, sealJson, openJson, type Seal } from './integrity';

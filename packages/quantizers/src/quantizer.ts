@@ -208,6 +208,14 @@ export class Quantizer {
     };
   }
 
+  /**
+   * Moves the Gumbel-noise stream of `rq` / `rq-st` so that the next training call uses the seed
+   * of call `position` (exact resume: the noise as a function of the training step).
+   */
+  seekNoise(position: number): void {
+    this.calls = position;
+  }
+
   /** The configuration, for serialisation (`new Quantizer(q.getConfig())`). */
   getConfig(): ResolvedQuantizerConfig {
     return { ...this.config };

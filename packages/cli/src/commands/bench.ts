@@ -4,7 +4,7 @@ import { ZOO, type ZooName } from '@srq/models';
 import { benchInference, benchTraining } from '../bench';
 import { handleError } from '../errors';
 import { int } from '../options';
-import { defaultWorkers } from './train';
+import { defaultWorkers } from '../data-parallel';
 
 /** `srq bench`. */
 export function benchCommand(): Command {

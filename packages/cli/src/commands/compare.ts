@@ -11,7 +11,8 @@ import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
 import { choice, int, list, num } from '../options';
 import { quantConfig } from '../run-config';
-import { defaultWorkers, penaltyWeight } from './train';
+import { penaltyWeight } from './train';
+import { defaultWorkers } from '../data-parallel';
 
 /** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
 type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda'> & {

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
@@ -45,8 +44,6 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
 export const penaltyWeight = (lambda: number | undefined, targetBits: number | undefined): number =>
   lambda ?? (targetBits !== undefined ? BUDGET_LAMBDA : 0.01);
 
-/** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
-export const defaultWorkers = (): number => Math.max(0, availableParallelism() - 1);
 
 /** `srq train`. */
 export function trainCommand(): Command {
@@ -118,7 +115,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.learnBits ? `, learned bits${run.targetBits !== null ? ` (budget ${run.targetBits} average)` : ''}` : run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
   await withInterrupt(async (shouldStop) => {
     try {
-      const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
+      // on --resume without --workers, the checkpoint's thread count (the same numbers as an uninterrupted run)
+      const workers = backend.backend === 'tensorflow' ? 0 : flags.workers;
       const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop, quiet: flags.quiet });
       const line = JSON.stringify(summary);
       if (flags.json) process.stdout.write(`${line}\n`);
