@@ -1,17 +1,18 @@
-// The built site in a real browser: Debian's Chromium (/usr/bin/chromium, or SRQ_CHROMIUM)
-// driven by playwright-core against the site served on localhost. The demo must load on the wasm
+// The built site in a real browser: the headless Chromium that the npm package @sparticuz/chromium
+// ships inside its tarball (installed by `npm ci`, unpacked on first use; SRQ_CHROMIUM names
+// another build), driven by playwright-core against the site served on localhost. The demo must load on the wasm
 // backend with SIMD, classify known MNIST test digits correctly with the packed 2-bit model and
 // the float one, and log no console errors. A screenshot is saved to test-artifacts/demo.png.
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sparticuz from '@sparticuz/chromium';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const docs = join(dirname(fileURLToPath(import.meta.url)), '..');
 const site = join(docs, '.vitepress', 'dist');
-const CHROMIUM = process.env.SRQ_CHROMIUM ?? '/usr/bin/chromium';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' };
 
 /** A static file server for the built site (as any static host serves it). */
@@ -35,9 +36,10 @@ describe('the docs site in Chromium', () => {
 
   beforeAll(async () => {
     expect(existsSync(join(site, 'demo.html')), 'build the site first (npm run build -w @srq/docs)').toBe(true);
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) or set SRQ_CHROMIUM`).toBe(true);
+    const executablePath = process.env.SRQ_CHROMIUM ?? (await sparticuz.executablePath());
+    expect(existsSync(executablePath), `${executablePath} is missing`).toBe(true);
     ({ server, url: base } = await serve());
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataParallel, trainStep } from './data-parallel';
 import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
-import { enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
+import { backendMemory, enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
 import { exportPacked, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
 
 /** What a timed configuration changes while it runs (our optimisations, for the ablation). */
@@ -186,5 +186,81 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
     packed_bytes: packedBytes,
     size_ratio: +(floatBytes / packedBytes).toFixed(2),
     ...Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10])),
+  };
+}
+
+/** Least-squares slope of `ys` over `xs`. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den > 0 ? num / den : 0;
+}
+
+/**
+ * Memory over a long data-parallel training run (srq + DropBits 2/2, the default training): trains
+ * for `seconds` on a fixed random batch and samples, every few steps, the process's resident
+ * memory and the tensors, tensor bytes and WebAssembly heap of the main thread and every worker.
+ * Reports the growth per step over the second half of the run (after warm-up): a leak shows as a
+ * positive slope (the leak fixed in 0.2 was one copy of the weights, ≈ 2.3 MB, per step).
+ */
+export async function benchSoak(options: BenchOptions & { seconds: number }): Promise<Record<string, number>> {
+  const { model, batchSize, inputShape, workers, backend, seconds } = options;
+  const quant: ModelQuantConfig = { method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } };
+  const m = ZOO[model](quant, { inputShape, numClasses: 10 });
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
+  const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);
+  await trainStep(m, opt, x, y, null, 0); // initialises the quantizers
+  const parallel = workers > 0 ? await DataParallel.start({ model, quant, inputShape, numClasses: 10, backend }, workers, m, batchSize) : null;
+  const samples: Array<{ step: number; rss: number; tensors: number; bytes: number; heap: number; workerTensors: number; workerBytes: number; workerHeap: number }> = [];
+  const t0 = performance.now();
+  let step = 1;
+  try {
+    while ((performance.now() - t0) / 1000 < seconds) {
+      await trainStep(m, opt, x, y, parallel, step);
+      if (step % 5 === 0) {
+        const main = backendMemory();
+        const ws = parallel?.workerMemory() ?? [];
+        samples.push({
+          step,
+          rss: process.memoryUsage().rss,
+          tensors: main.tensors,
+          bytes: main.bytes,
+          heap: main.heapBytes ?? 0,
+          workerTensors: ws.reduce((a, w) => a + w.tensors, 0),
+          workerBytes: ws.reduce((a, w) => a + w.bytes, 0),
+          workerHeap: ws.reduce((a, w) => a + (w.heapBytes ?? 0), 0),
+        });
+      }
+      step++;
+    }
+  } finally {
+    await parallel?.close();
+    tf.dispose([x, y]);
+    opt.dispose();
+  }
+  const late = samples.slice(Math.floor(samples.length / 2));
+  const per = (k: keyof (typeof samples)[0]) => +slope(late.map((s) => s.step), late.map((s) => s[k])).toFixed(1);
+  const last = samples.at(-1)!;
+  return {
+    soak_seconds: +((performance.now() - t0) / 1000).toFixed(1),
+    soak_steps: step - 1,
+    rss_mb_end: Math.round(last.rss / 2 ** 20),
+    rss_bytes_per_step: per('rss'),
+    tensors_end: last.tensors,
+    tensors_per_step: per('tensors'),
+    tensor_bytes_per_step: per('bytes'),
+    wasm_heap_bytes_per_step: per('heap'),
+    worker_tensors_end: last.workerTensors,
+    worker_tensors_per_step: per('workerTensors'),
+    worker_tensor_bytes_per_step: per('workerBytes'),
+    worker_wasm_heap_bytes_per_step: per('workerHeap'),
   };
 }

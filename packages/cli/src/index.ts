@@ -5,5 +5,5 @@ export { evaluate } from './evaluate';
 export { quantConfig, type RunConfig } from './run-config';
 export { UsageError, handleError, EXIT } from './errors';
 export { TRAIN_DEFAULTS } from './commands/train';
-export { benchTraining, benchInference, stockLenet5, type BenchOptions } from './bench';
+export { benchTraining, benchInference, benchSoak, stockLenet5, type BenchOptions } from './bench';
 export { DataParallel, trainStep, batchLoss, shardGradients, type ReplicaRecipe, type StepResult } from './data-parallel';

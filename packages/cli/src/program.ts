@@ -9,10 +9,16 @@ import { exportCommand } from './commands/export';
 import { trainCommand } from './commands/train';
 import { handleError } from './errors';
 
+declare const __SRQ_CLI_VERSION__: string;
+
+/** The version of @srq/cli (from its package.json, set at build time). */
+export const VERSION: string = typeof __SRQ_CLI_VERSION__ === 'string' ? __SRQ_CLI_VERSION__ : '0.0.0-dev';
+
 /** The `srq` program (commander). */
 export function program(): Command {
   const root = new Command('srq')
     .description('low-bit neural network training with Semi-Relaxed Quantization and DropBits on TensorFlow.js')
+    .version(VERSION, '-V, --version', 'print the version of @srq/cli')
     .option('--debug', 'print stack traces with errors')
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => undefined })

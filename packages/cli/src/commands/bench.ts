@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend, type BackendName } from '@srq/backends';
 import { ZOO, type ZooName } from '@srq/models';
-import { benchInference, benchTraining } from '../bench';
-import { handleError } from '../errors';
+import { benchInference, benchSoak, benchTraining } from '../bench';
+import { handleError, UsageError } from '../errors';
 import { int } from '../options';
 import { defaultWorkers } from '../data-parallel';
 
@@ -20,15 +20,18 @@ export function benchCommand(): Command {
     .option('--ablation', 'srq + DropBits 2/2 with our optimisations added one at a time (stock kernels and tfjs ops → fused quantizer in JavaScript → in WebAssembly SIMD → our training kernels → data-parallel workers)', false)
     .option('--inference', 'size and inference images/s of float vs the packed export (at --bits)', false)
     .option('--bits <n>', 'bits of the packed model for --inference', int(1, 8), 2)
+    .option('--soak', 'memory over a long data-parallel training run (srq + DropBits 2/2): growth per step of the resident memory and of the tensors, bytes and WebAssembly heap of every thread', false)
+    .option('--seconds <n>', 'how long --soak trains', int(1), 120)
     .option('--json', 'print one JSON line', false)
-    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; inference: boolean; bits: number; json: boolean; workers?: number; ablation: boolean }) => {
+    .action(async (flags: { model: ZooName; backend: BackendName; batchSize?: number; steps: number; warmup: number; reps: number; inference: boolean; bits: number; json: boolean; workers?: number; ablation: boolean; soak: boolean; seconds: number }) => {
       try {
         const info = await useBackend(flags.backend);
         const inputShape: [number, number, number] = flags.model === 'lenet5' ? [28, 28, 1] : [32, 32, 3];
         const batchSize = flags.batchSize ?? (flags.model === 'lenet5' ? 64 : 32);
         const workers = info.backend === 'tensorflow' || flags.inference ? 0 : (flags.workers ?? defaultWorkers());
         const options = { ablation: flags.ablation, model: flags.model, batchSize, steps: flags.steps, warmup: flags.warmup, reps: flags.reps, inputShape, workers, backend: info.backend === 'cpu' ? ('cpu' as const) : ('wasm' as const) };
-        const ips = flags.inference ? await benchInference({ ...options, bits: flags.bits }) : await benchTraining(options);
+        if ([flags.inference, flags.ablation, flags.soak].filter(Boolean).length > 1) throw new UsageError('--inference, --ablation and --soak are separate benchmarks: give one.');
+        const ips = flags.soak ? await benchSoak({ ...options, seconds: flags.seconds }) : flags.inference ? await benchInference({ ...options, bits: flags.bits }) : await benchTraining(options);
         const result: Record<string, unknown> = { model: flags.model, batch_size: batchSize, ...ips };
         if (ips.baseline_ips && ips.srq_db2_ips) result.speedup_vs_baseline = +(ips.srq_db2_ips / ips.baseline_ips).toFixed(3);
         if (ips.float_ips && ips.srq_db2_ips) result.quant_overhead = +(ips.float_ips / ips.srq_db2_ips).toFixed(3);
