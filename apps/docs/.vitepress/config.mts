@@ -20,6 +20,7 @@ export default defineConfig({
         items: [
           { text: 'Getting started', link: '/guide/getting-started' },
           { text: 'Concepts', link: '/guide/concepts' },
+          { text: 'Specification', link: '/guide/specification' },
           { text: 'Backends', link: '/guide/backends' },
           { text: 'Results', link: '/guide/results' },
           { text: 'In-browser demo', link: '/demo' },

@@ -100,7 +100,7 @@ describe('the docs site in Chromium', () => {
 
   it('every page of the guide and the references renders', async () => {
     const page = await browser.newPage();
-    for (const path of ['/', '/guide/getting-started.html', '/guide/concepts.html', '/guide/backends.html', '/guide/results.html', '/reference/cli.html', '/reference/api/@srq/quantizers/']) {
+    for (const path of ['/', '/guide/getting-started.html', '/guide/concepts.html', '/guide/specification.html', '/guide/backends.html', '/guide/results.html', '/reference/cli.html', '/reference/api/@srq/quantizers/']) {
       const res = await page.goto(`${base}${path}`);
       expect(res?.status(), path).toBe(200);
       expect((await page.textContent('#VPContent'))?.length ?? 0, path).toBeGreaterThan(200);

@@ -2,7 +2,7 @@
 // (scripts/build-wasm.mjs) and embedded in src/generated/. The same computation as `srqFused` in
 // @srq/quantizers (packages/quantizers/src/fused-srq.ts), which stays the readable reference and
 // is what the tests compare this against: nearest kept code forward, per-element ∂x̂/∂x and
-// ∂x̂/∂ρ of the multi-class straight-through backward over the local window (ALGORITHM.md §2–4);
+// ∂x̂/∂ρ of the multi-class straight-through backward over the local window (specification §2–4);
 // for the rq / rq-st baselines the Gumbel-softmax sample over the same window (element by element).
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is

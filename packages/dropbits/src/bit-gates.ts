@@ -37,7 +37,7 @@ export interface ResolvedBitGatesConfig extends Required<Omit<BitGatesConfig, 't
 const ON = 0.5;
 
 /**
- * Learnable bit-widths (ALGORITHM.md §5): one hard-concrete gate z_j per droppable bit
+ * Learnable bit-widths (specification §5): one hard-concrete gate z_j per droppable bit
  * j = 1..b-1 of a quantizer, nested from the least significant bit up: bit j is kept iff every
  * gate of bits ≥ j is on (`keep_j = Π_{i≥j} z_i`), and code k is kept iff `keep_{ℓ(k)+1}` (the
  * top level always is). The penalty is the expected number of bits `1 + Σ_j P(keep_j)`.
@@ -161,7 +161,7 @@ export class BitGates {
    * Training (our construction, after Bayesian Bits, van Baalen et al. 2020): with `r_d` the hard
    * rounding of x on the sub-grid with d dropped bits and the sampled `keep_j`,
    * `x̂ = r_(b-1) + Σ_j keep_j·(r_(j-1) - r_j)`. With binary gates that is exactly the nearest kept
-   * code of ALGORITHM.md §5 (the lowest d bits dropped where `keep_1..keep_d = 0`); its value and
+   * code of specification §5 (the lowest d bits dropped where `keep_1..keep_d = 0`); its value and
    * its gradients to x, α, σ come from the quantizer on that sub-grid, and
    * `∂x̂/∂keep_j = r_(j-1) - r_j` tells each gate what its bit is worth to the loss.
    *

@@ -18,7 +18,7 @@ export interface BitBudgetOptions {
 }
 
 /**
- * The expected-bits penalty of several quantizers (ALGORITHM.md §5). Without a target,
+ * The expected-bits penalty of several quantizers (specification §5). Without a target,
  * `λ·Σ_q E[bits_q]`; with one, `λ·max(0, avg_q E[bits_q] - target)` where the average is weighted
  * by `sizes` when given (`targetBytes` = `target·Σ sizes / 8`). Differentiable in every gate logit.
  *

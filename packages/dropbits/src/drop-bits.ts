@@ -28,7 +28,7 @@ export interface DropBitsConfig {
 export type ResolvedDropBitsConfig = Required<DropBitsConfig>;
 
 /**
- * DropBits (ALGORITHM.md §4): dropout for bits. During training, for each element (or channel,
+ * DropBits (specification §4): dropout for bits. During training, for each element (or channel,
  * or tensor), sample the number d of dropped low bits with `P(d ≥ j) = p^j` for j = 1..b-1 and
  * hand the quantizer the mask that keeps the codes with bit level ℓ(k) ≥ d — the (b-d)-bit grid of
  * step 2^d·α. Inactive at inference. Reproducible from `seed`.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Hard-concrete distribution of Louizos, Welling & Kingma 2018 ("Learning Sparse Neural Networks
- * through L0 Regularization") with the stretch (γ, ζ) and temperature β used by ALGORITHM.md §5.
+ * through L0 Regularization") with the stretch (γ, ζ) and temperature β used by specification §5.
  */
 export const HARD_CONCRETE = { beta: 2 / 3, gamma: -0.1, zeta: 1.1 } as const;
 

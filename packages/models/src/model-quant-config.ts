@@ -44,14 +44,14 @@ export interface ModelQuantConfig {
   perChannel?: boolean;
   /** Gumbel temperature of rq / rq-st. */
   temperature?: number;
-  /** σ/α at init of the relaxed quantizers (rq, rq-st, srq); default 1/3 (ALGORITHM.md §2). */
+  /** σ/α at init of the relaxed quantizers (rq, rq-st, srq); default 1/3 (specification §2). */
   sigmaInit?: number;
   /** Base seed of the quantizers' noise and drops, and (in the zoo) of the kernels' initialisation. */
   seed?: number;
   /**
    * Bits of single tensors, overriding `weightBits` / `activationBits`: keyed `'<layer>/weights'`
    * or `'<layer>/activations'`, as `modelReport().bits` reports them — e.g. to retrain from
-   * scratch with learned bit-widths fixed (the quantized lottery ticket, ALGORITHM.md §5).
+   * scratch with learned bit-widths fixed (the quantized lottery ticket, specification §5).
    */
   layerBits?: Record<string, number>;
 }

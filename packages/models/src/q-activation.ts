@@ -13,7 +13,7 @@ export interface QActivationArgs extends LayerArgs {
 }
 
 /**
- * ReLU followed by an activation quantizer (ALGORITHM.md §6: every post-ReLU activation is
+ * ReLU followed by an activation quantizer (specification §6: every post-ReLU activation is
  * quantized, on an unsigned grid whose α is initialised from the first batch).
  */
 export class QActivation extends tfl.layers.Layer {

@@ -17,7 +17,7 @@ export interface QWeightLayerArgs extends LayerArgs {
 /**
  * What QConv2D and QDense share: a kernel quantized by a {@link QuantSlot} in every call
  * (training: the method's forward and gradients; inference: rounding to the grid), a float bias
- * (ALGORITHM.md §6), an optional ReLU, and the serialised quantization config.
+ * (specification §6), an optional ReLU, and the serialised quantization config.
  */
 export abstract class QWeightLayer extends tfl.layers.Layer {
   readonly useBias: boolean;

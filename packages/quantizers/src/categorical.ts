@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Grid, type GridSpec } from './grid';
 
 /**
- * The local window of grid points around each element (RQ §2.2, ALGORITHM.md §2): the `size`
+ * The local window of grid points around each element (RQ §2.2, specification §2): the `size`
  * grid points nearest to x, shifted inwards at the grid ends so that every element has the same
  * number of points. Memory and compute are O(N·size), never O(N·2^b).
  */
@@ -23,7 +23,7 @@ export function windowSize(grid: Grid, window: number): number {
 /**
  * Builds the local window for `r = x/α`. With `stride = 2^d` (number or tensor broadcastable to r)
  * the window lies on the sub-grid of the codes with ℓ(k) ≥ d, so that the kept grid points nearest
- * to x are in it whatever d is (ALGORITHM.md §4).
+ * to x are in it whatever d is (specification §4).
  */
 export function gridWindow(grid: Grid, r: tf.Tensor, size: number, stride: tf.Tensor | number = 1): GridWindow {
   return tf.tidy(() => {
@@ -46,7 +46,7 @@ export function gridWindow(grid: Grid, r: tf.Tensor, size: number, stride: tf.Te
 
 /**
  * Standardised cell edges and log cell probabilities of the logistic noise model
- * (ALGORITHM.md §2). For the cell `[k - s/2, k + s/2]` (code units) of window point k:
+ * (specification §2). For the cell `[k - s/2, k + s/2]` (code units) of window point k:
  * `A = (k - s/2 - r)/e^ρ`, `B = A + s/e^ρ` with `r = x/α`, `e^ρ = σ/α`, and
  * `log P = log(Sigmoid(B) - Sigmoid(A)) = logSigmoid(B) + logSigmoid(-A) + log(1 - e^{-(B-A)})`.
  * The last term is the same for every cell of an element and cancels when normalising, so
@@ -72,7 +72,7 @@ const MASKED_LOGIT = -1e4;
 
 /**
  * Adds the log of the mask weights (and removes points beyond the sub-grid end) to the cell
- * logits: the truncated, renormalised categorical of ALGORITHM.md §2 restricted to kept codes.
+ * logits: the truncated, renormalised categorical of specification §2 restricted to kept codes.
  */
 export function maskLogits(logits: tf.Tensor, weights: tf.Tensor | null, valid: tf.Tensor | undefined): tf.Tensor {
   return tf.tidy(() => {
@@ -90,7 +90,7 @@ export interface GridProbabilitiesOptions {
 }
 
 /**
- * The categorical distribution over the grid that the relaxed quantizers use (ALGORITHM.md §2):
+ * The categorical distribution over the grid that the relaxed quantizers use (specification §2):
  * `π_i ∝ Sigmoid((g_i + α/2 - x)/σ) - Sigmoid((g_i - α/2 - x)/σ)`, truncated to the grid (RQ eq. 4)
  * and to the local window, renormalised.
  *
@@ -123,7 +123,7 @@ export function gridProbabilities(
 }
 
 /**
- * Backward pass shared by `srq`, `rq` and `rq-st` (ALGORITHM.md §3). The soft path of every
+ * Backward pass shared by `srq`, `rq` and `rq-st` (specification §3). The soft path of every
  * method is `x̂ = α·Σ_i w_i k_i` with `w = softmax(ℓ/κ')` built from the cell logits ℓ, so for
  * any parameter θ: `∂x̂/∂θ = κ·α·Σ_i w_i (k_i - k̄) ∂ℓ_i/∂θ` (`k̄ = Σ w_i k_i`; κ = 1 for the
  * straight-through mode of `srq`, 1/λ for the Gumbel-softmax of `rq`), with

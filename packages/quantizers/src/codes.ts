@@ -3,7 +3,7 @@ import { QuantizerInputError } from './errors';
 
 /**
  * The integer representation of a quantized tensor: `value = scale[c]·code` exactly (zero point 0,
- * ALGORITHM.md §1), with one scale per tensor or per channel along `channelAxis`. This is what
+ * specification §1), with one scale per tensor or per channel along `channelAxis`. This is what
  * export packs at `bits` bits per code.
  */
 export interface QuantizedCodes {

@@ -1,11 +1,11 @@
 import { QuantizerConfigError } from './errors';
 
-/** Quantization methods (ALGORITHM.md §3). */
+/** Quantization methods (specification §3). */
 export const QUANTIZER_METHODS = ['ste', 'rq', 'rq-st', 'srq'] as const;
 /** One of {@link QUANTIZER_METHODS}. */
 export type QuantizerMethod = (typeof QUANTIZER_METHODS)[number];
 
-/** How α is initialised from the first tensor the quantizer sees (ALGORITHM.md §1). */
+/** How α is initialised from the first tensor the quantizer sees (specification §1). */
 export const INIT_METHODS = ['std', 'quantile', 'mean-abs'] as const;
 /** One of {@link INIT_METHODS}. */
 export type InitMethod = (typeof INIT_METHODS)[number];
@@ -44,7 +44,7 @@ export interface QuantizerConfig {
    * `'quantile'` for unsigned ones, `'mean-abs'` for the symmetric binary grid.
    */
   init?: InitMethod;
-  /** σ/α at init (ALGORITHM.md §2: 1/3). σ is learned as log(σ/α). */
+  /** σ/α at init (specification §2: 1/3). σ is learned as log(σ/α). */
   sigmaInit?: number;
   /** Seed of the Gumbel noise of `rq` / `rq-st` (advanced on every training call). Default 0. */
   seed?: number;

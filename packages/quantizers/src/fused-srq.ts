@@ -4,7 +4,7 @@ import { mulberry32 } from './random';
  * The training pass of the relaxed quantizers of one tensor in a single loop over typed arrays —
  * forward value and the per-element derivatives of its backward pass — for backends that register
  * it as a kernel (`@srq/backends` does, for wasm and cpu). Same mathematics as the composition of
- * tfjs ops in `quantize.ts` (ALGORITHM.md §2–4): for `srq` the nearest kept code forward and the
+ * tfjs ops in `quantize.ts` (specification §2–4): for `srq` the nearest kept code forward and the
  * multi-class straight-through backward over the local window of the (sub-)grid; for `rq` /
  * `rq-st` the Gumbel-softmax sample over the same window. No backend imports: pure arithmetic.
  */

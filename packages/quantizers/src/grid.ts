@@ -9,13 +9,13 @@ export interface GridSpec {
 }
 
 /**
- * The integer grid of a b-bit quantizer (ALGORITHM.md §1): grid points are `g_k = α·k` for the
+ * The integer grid of a b-bit quantizer (specification §1): grid points are `g_k = α·k` for the
  * integer codes k. Signed: `k ∈ [-2^(b-1), 2^(b-1)-1]`; unsigned: `k ∈ [0, 2^b-1]`; the symmetric
  * binary grid has the codes {-1, +1}.
  *
  * Every code has a bit level ℓ(k), the number of trailing zero bits of k (code 0 has the top level
  * b and is never dropped): dropping the lowest d bits keeps the codes with ℓ(k) ≥ d, which is the
- * (b-d)-bit grid of step 2^d·α (ALGORITHM.md §4).
+ * (b-d)-bit grid of step 2^d·α (specification §4).
  *
  * @example
  * ```ts
@@ -110,7 +110,7 @@ export class Grid {
 
   /**
    * Nearest code to `r = x/α`, clipped to the grid: `clip(round(r), k_min, k_max)` — the
-   * inference rule of ALGORITHM.md §1. With `stride = 2^d` (a number or a tensor broadcastable to
+   * inference rule of specification §1. With `stride = 2^d` (a number or a tensor broadcastable to
    * r) the nearest code of the sub-grid that keeps the codes with ℓ(k) ≥ d.
    * Returns float32 codes.
    */

@@ -25,7 +25,7 @@ function stats(values: Float32Array): { std: number; meanAbs: number; maxAbs: nu
 }
 
 /**
- * Data-driven initial step α for one channel (ALGORITHM.md §1, our choices):
+ * Data-driven initial step α for one channel (specification §1, our choices):
  * `'std'` → `3·std(x)/2^(b-1)`; `'quantile'` → `q0.99(|x|)/k_max` (largest |code|);
  * `'mean-abs'` → `mean(|x|)`. A degenerate result (0, NaN: an all-zero or constant sample)
  * falls back to `max|x|/k_max`, then to 1.

@@ -16,7 +16,7 @@ export type CodeWeights = (codes: tf.Tensor) => tf.Tensor;
  * - `drop`: number of dropped low bits d, a number or a tensor broadcastable to x (per element,
  *   per channel or per tensor), or `{ p, seed }` to sample d per element with `P(d ≥ j) = p^j`
  *   (DropBits; fused kernels sample it in place). Keeps exactly the codes with bit level
- *   ℓ(k) ≥ d, i.e. the (b-d)-bit grid of step 2^d·α (ALGORITHM.md §4); the local window moves onto
+ *   ℓ(k) ≥ d, i.e. the (b-d)-bit grid of step 2^d·α (specification §4); the local window moves onto
  *   that sub-grid, so any d costs the same.
  * - `weights`: per-code weights, either a function of the window codes ({@link CodeWeights}) or a
  *   1-D tensor with one weight per grid code (ascending from `grid.minCode`).
@@ -147,7 +147,7 @@ export function weightsAt(weights: CodeWeights, codes: tf.Tensor): tf.Tensor {
 
 /**
  * The kept grid point nearest to `r = x/α` within the window: the mode of the masked categorical,
- * computed from distances rather than from π, which underflows to 0 far from x (ALGORITHM.md §3).
+ * computed from distances rather than from π, which underflows to 0 far from x (specification §3).
  */
 export function nearestKept(window: GridWindow, r: tf.Tensor, weights: tf.Tensor | null): tf.Tensor {
   return tf.tidy(() => {

@@ -136,7 +136,7 @@ describe('forward pass', () => {
 /**
  * Reference of one element's output as a smooth function of (x, log α, ρ) with the discrete
  * choices (window, hard code, Gumbel noise) frozen at the evaluation point: its derivative is what
- * the quantizer's backward pass must return (ALGORITHM.md §3).
+ * the quantizer's backward pass must return (specification §3).
  */
 function referenceElement(
   method: 'srq' | 'rq' | 'rq-st',

@@ -38,7 +38,7 @@ export interface QuantizeOptions {
 
 /**
  * Quantizes `x` with explicit parameters: the functional core of {@link Quantizer}
- * (ALGORITHM.md §1–3). Differentiable with respect to `x`, `params.logAlpha`, `params.logSigma` and
+ * (specification §1–3). Differentiable with respect to `x`, `params.logAlpha`, `params.logSigma` and
  * the mask weights through `tf.grad` / `tf.variableGrads`; the gradients are analytic
  * (`tf.customGrad`), so they do not depend on which op gradients the application registered.
  *

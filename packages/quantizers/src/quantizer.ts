@@ -27,7 +27,7 @@ const defaultFactory: VariableFactory = (name, initial, trainable) => {
 const SEED_STEP = 0x9e3779b1;
 
 /**
- * A learnable b-bit quantizer for TensorFlow.js (ALGORITHM.md §1–3): a grid `g_k = α·k` with a
+ * A learnable b-bit quantizer for TensorFlow.js (specification §1–3): a grid `g_k = α·k` with a
  * learnable step α (learned as log α) and, for the relaxed methods, a learnable logistic noise
  * scale σ (learned as ρ = log(σ/α), `σ = α/3` at init).
  *
@@ -133,7 +133,7 @@ export class Quantizer {
   }
 
   /**
-   * Data-driven initialisation (ALGORITHM.md §1): α from `sample` (see {@link QuantizerConfig.init}),
+   * Data-driven initialisation (specification §1): α from `sample` (see {@link QuantizerConfig.init}),
    * σ = `sigmaInit`·α. Builds the quantizer if needed. Reads `sample` to the CPU once.
    *
    * @param sample - a weight tensor, or a first batch of activations
@@ -160,7 +160,7 @@ export class Quantizer {
   }
 
   /**
-   * Quantizes `x` (ALGORITHM.md §3). The first call initialises α from `x` unless {@link init} ran.
+   * Quantizes `x` (specification §3). The first call initialises α from `x` unless {@link init} ran.
    *
    * @param x - float32 tensor (weights, or activations for an unsigned quantizer)
    * @param options - `training` (method's forward and gradients) or inference (deterministic

@@ -15,7 +15,7 @@ export function gumbelNoise(shape: number[], seed: number): tf.Tensor {
 }
 
 /**
- * Relaxed Quantization (ALGORITHM.md §3): a concrete (Gumbel-softmax) sample
+ * Relaxed Quantization (specification §3): a concrete (Gumbel-softmax) sample
  * `z = softmax((log π + u)/λ)`, `x̂ = Σ z_i g_i`. With `hard` (RQ-ST) the forward pass outputs the
  * grid point of the hard sample `argmax z` and the backward pass uses the concrete sample's
  * gradient.

@@ -14,7 +14,7 @@ export interface Selection {
 }
 
 /**
- * Semi-Relaxed Quantization (ALGORITHM.md §3): the forward pass takes the mode of the categorical,
+ * Semi-Relaxed Quantization (specification §3): the forward pass takes the mode of the categorical,
  * i.e. the nearest (kept) grid point — exactly the inference rule — and the backward pass is the
  * multi-class straight-through estimator `y_st = y + π - stopGradient(π)`, whose soft path is
  * `Σ π_i g_i`. The mode comes from distances, not from π (which underflows far from x).
@@ -36,7 +36,7 @@ export function selectSrq(
 }
 
 /**
- * The `pick: 'sample'` variant (ALGORITHM.md §4): one of the two kept codes around r, the upper
+ * The `pick: 'sample'` variant (specification §4): one of the two kept codes around r, the upper
  * with probability `π_upper / (π_lower + π_upper)`; elements whose stride is 1 take the nearest.
  */
 function pickAround(pi: tf.Tensor, window: GridWindow, r: tf.Tensor, grid: Grid, mask: ResolvedMask): tf.Tensor {

@@ -4,7 +4,7 @@ import type { Grid } from './grid';
 import { hardCode, type ResolvedMask } from './mask';
 
 /**
- * Straight-through estimator with a learned step (ALGORITHM.md §3, LSQ): forward
+ * Straight-through estimator with a learned step (specification §3, LSQ): forward
  * `x̂ = α·clip(round(x/α))`; backward `∂x̂/∂x = 1` inside the grid range and 0 outside, and
  * `∂x̂/∂α = round(x/α) - x/α` inside, the clipped code outside (here for log α:
  * `∂x̂/∂log α = x̂ - x·∂x̂/∂x`). Masks move the rounding onto the kept codes.

@@ -1,4 +1,4 @@
-// Float64 reference of ALGORITHM.md §1–3, written straight from the formulas (direct sigmoid
+// Float64 reference of specification §1–3, written straight from the formulas (direct sigmoid
 // differences, explicit window search), for the unit tests. Not part of the package.
 import type { Grid } from './grid';
 import { mulberry32 as rng } from './random';

@@ -99,7 +99,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, ...fixed } = flags;
     run = {
       ...fixed,
-      dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (ALGORITHM.md §4)
+      dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (specification §4)
       targetBits: targetBits ?? null,
       lambda: penaltyWeight(lambda, targetBits),
       limit: limit ?? null,
