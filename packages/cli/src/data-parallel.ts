@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { backendMemory, type BackendMemory } from '@srq/backends';
+import type { BackendMemory } from '@srq/backends';
 import { seekRandomStreams, type ModelQuantConfig, type ZooName } from '@srq/models';
 import { WorkerError } from './errors';
 
