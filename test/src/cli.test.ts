@@ -131,7 +131,7 @@ describe('srq train / eval on MNIST', () => {
     child.kill('SIGINT');
     expect(await exited(child)).toBe(130);
     const state = JSON.parse(readFileSync(join(out, 'checkpoints', 'state.json'), 'utf8'));
-    expect(state.partial).toBe(true);
+    expect(state.body.partial).toBe(true); // a sealed document: { format, crc32, body }
     const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ epochs: 2, status: 'completed' });

@@ -65,7 +65,7 @@ beforeAll(() => {
   packedPristine = join(tmp(), 'packed');
   const e = srq(['export', '--model-dir', pristine, '--out', packedPristine]);
   expect(e.status, e.stderr).toBe(0);
-});
+}, 300_000);
 
 /** Paths inside a copy of the run. */
 const at = {

@@ -5,6 +5,8 @@ export { QuantSlot, type LayerArgs } from './quant-slot';
 export { QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
 export { QConv2D, type QConv2DArgs } from './q-conv2d';
 export { QDense, type QDenseArgs } from './q-dense';
+export { QDepthwiseConv2D, type QDepthwiseConv2DArgs } from './q-depthwise-conv2d';
+export { ACTIVATION_NAMES, applyActivation, defaultActivationQuant, activationMax, type ActivationOptions, type ActivationQuantKind } from './activations';
 export { QActivation, type QActivationArgs } from './q-activation';
 export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';

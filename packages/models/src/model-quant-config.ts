@@ -69,16 +69,23 @@ export class QuantPlan {
    * Config for the weights of a layer (null: float). `position` marks the first and last layers;
    * `layer` (its name) picks up a `layerBits` override.
    */
-  weights(position: 'first' | 'middle' | 'last' = 'middle', layer?: string): TensorQuantConfig | null {
+  weights(position: 'first' | 'middle' | 'last' = 'middle', layer?: string, channelAxis?: number): TensorQuantConfig | null {
     if (this.method === 'fp') return null;
     if (this.config.keepFirstLastFloat && position !== 'middle') return null;
-    return this.tensor(this.bitsOf(layer, 'weights', this.config.weightBits ?? 2), true, this.config.dropBitsOn !== 'activations');
+    const t = this.tensor(this.bitsOf(layer, 'weights', this.config.weightBits ?? 2), true, this.config.dropBitsOn !== 'activations');
+    // a layer that asks for per-channel steps (depthwise: along its depth) gets them whatever perChannel says
+    return channelAxis === undefined ? t : { ...t, quantizer: { ...t.quantizer, perChannel: true, channelAxis } };
   }
 
-  /** Config for a post-ReLU activation (null: float); `layer` as for {@link weights}. */
-  activations(layer?: string): TensorQuantConfig | null {
+  /**
+   * Config for an activation (null: float): an unsigned grid (after ReLU-like functions, the
+   * default) or a signed one; `initMax` spans the grid over a bounded function's range (ReLU6: 6)
+   * instead of initialising it from the first batch; `layer` as for {@link weights}.
+   */
+  activations(layer?: string, options: { signed?: boolean; initMax?: number | null } = {}): TensorQuantConfig | null {
     if (this.method === 'fp') return null;
-    return this.tensor(this.bitsOf(layer, 'activations', this.config.activationBits ?? 2), false, this.config.dropBitsOn !== 'weights');
+    const t = this.tensor(this.bitsOf(layer, 'activations', this.config.activationBits ?? 2), options.signed ?? false, this.config.dropBitsOn !== 'weights');
+    return options.initMax ? { ...t, quantizer: { ...t.quantizer, initMax: options.initMax } } : t;
   }
 
   private readonly seen = new Set<string>();

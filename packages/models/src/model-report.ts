@@ -45,7 +45,7 @@ export interface ModelReport {
 /** Bits of the network's input (pixels) in a quantized model's BOPs; a float model counts 32. */
 export const INPUT_BITS = 8;
 
-const COMPUTE_LAYERS = new Set(['QConv2D', 'QDense', 'Conv2D', 'Dense']);
+const COMPUTE_LAYERS = new Set(['QConv2D', 'QDepthwiseConv2D', 'QDense', 'Conv2D', 'DepthwiseConv2D', 'Dense']);
 
 /** Bits of the values a layer reads: the nearest quantized activation upstream, else the input's. */
 function inputBits(layer: tfl.layers.Layer, inputDefault: number, memo: Map<tfl.layers.Layer, number>): number {
@@ -107,7 +107,7 @@ export function modelReport(model: tfl.LayersModel): ModelReport {
   const compute: LayerCompute[] = [];
   for (const layer of model.layers) {
     if (!COMPUTE_LAYERS.has(layer.getClassName())) continue;
-    const kernel = layer.weights.find((w) => w.name.slice(w.name.lastIndexOf('/') + 1).startsWith('kernel'));
+    const kernel = layer.weights.find((w) => /kernel(_\d+)?$/.test(w.name.slice(w.name.lastIndexOf('/') + 1)));
     if (!kernel) continue;
     const out = layer.outputShape as number[];
     const macs = out.slice(1, -1).reduce((a, b) => a * b, 1) * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);

@@ -1,31 +1,41 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { TensorQuantConfig } from './quant-config';
+import { activationName, applyActivation, type ActivationOptions } from './activations';
 import { QuantSlot, type LayerArgs } from './quant-slot';
 import { firstShape } from './q-weight-layer';
 
 /** Arguments of {@link QActivation}. */
-export interface QActivationArgs extends LayerArgs {
-  /** `'relu'` (default) or `'linear'` before quantizing. */
-  activation?: 'relu' | 'linear';
-  /** Activation quantization (an unsigned grid after ReLU); null or absent: a plain activation. */
+export interface QActivationArgs extends LayerArgs, ActivationOptions {
+  /** The function before quantizing: `'relu'` (default), `'linear'` or any of `ACTIVATION_NAMES`. */
+  activation?: string;
+  /**
+   * Activation quantization (unsigned after ReLU-like functions, signed after the others, see
+   * `defaultActivationQuant`); null or absent: a plain activation.
+   */
   activationQuant?: TensorQuantConfig | null;
 }
 
 /**
- * ReLU followed by an activation quantizer (specification §6: every post-ReLU activation is
- * quantized, on an unsigned grid whose α is initialised from the first batch).
+ * An activation function followed by an activation quantizer (specification §6: every post-ReLU
+ * activation is quantized, on an unsigned grid whose α is initialised from the first batch, or
+ * spans a bounded function's range: ReLU6 [0, 6]). `maxValue` clips a ReLU (tfjs' `ReLU` layer),
+ * `alpha` is LeakyReLU's slope or ELU's scale.
  */
 export class QActivation extends tfl.layers.Layer {
   static className = 'QActivation';
-  readonly activation: 'relu' | 'linear';
+  readonly activation: string;
+  readonly maxValue: number | null;
+  readonly alpha: number | null;
   readonly activationQuant: TensorQuantConfig | null;
   /** The activation quantizer slot (null for a float activation). */
   slot: QuantSlot | null = null;
 
   constructor(args: QActivationArgs = {}) {
     super(args);
-    this.activation = args.activation ?? 'relu';
+    this.activation = activationName(args.activation ?? 'relu');
+    this.maxValue = args.maxValue ?? null;
+    this.alpha = args.alpha ?? null;
     this.activationQuant = args.activationQuant ?? null;
   }
 
@@ -41,7 +51,7 @@ export class QActivation extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
-      const y = this.activation === 'relu' ? tf.relu(x) : x;
+      const y = applyActivation(this.activation, x, { maxValue: this.maxValue, alpha: this.alpha });
       return this.slot ? this.slot.apply(y, kwargs.training ?? false) : y;
     });
   }
@@ -51,7 +61,7 @@ export class QActivation extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), activation: this.activation, activationQuant: this.activationQuant as unknown as tf.serialization.ConfigDict };
+    return { ...super.getConfig(), activation: this.activation, maxValue: this.maxValue, alpha: this.alpha, activationQuant: this.activationQuant as unknown as tf.serialization.ConfigDict };
   }
 }
 tf.serialization.registerClass(QActivation);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { firstShape, QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
+import { convOutputSize, firstShape, QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
 
 /** Arguments of {@link QConv2D}. */
 export interface QConv2DArgs extends QWeightLayerArgs {
@@ -42,12 +42,7 @@ export class QConv2D extends QWeightLayer {
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = firstShape(inputShape);
-    const out = [1, 2].map((axis, i) => {
-      const size = shape[axis] as number | null;
-      if (size === null) return null;
-      const s = this.strides[i]!;
-      return this.padding === 'same' ? Math.ceil(size / s) : Math.floor((size - this.kernelSize[i]!) / s) + 1;
-    });
+    const out = [1, 2].map((axis, i) => convOutputSize(shape[axis] as number | null, this.kernelSize[i]!, this.strides[i]!, this.padding));
     return [shape[0] as number | null, out[0]!, out[1]!, this.filters];
   }
 

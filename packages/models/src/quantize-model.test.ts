@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSystem } from './fs-io';
 import { modelReport } from './model-report';
+import { exportPacked, loadPackedModel } from './packed-export';
+import { QActivation } from './q-activation';
+import { QDepthwiseConv2D } from './q-depthwise-conv2d';
 import { quantizeModel, UnsupportedLayerError } from './quantize-model';
 
 function sequentialNet(): tfl.Sequential {
@@ -57,15 +64,147 @@ describe('quantizeModel', () => {
   });
 
   it('lists every unsupported layer in one error', () => {
+    const shared = tfl.layers.dense({ name: 'shared', units: 6 });
+    const input = tfl.input({ shape: [6] });
+    const twice = shared.apply(shared.apply(input)) as tfl.SymbolicTensor;
+    expect(() => quantizeModel(tfl.model({ inputs: input, outputs: twice }))).toThrow(/shared \(Dense, used 2 times\)/);
     const model = tfl.sequential({
       layers: [
         tfl.layers.conv2d({ name: 'ok', inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }),
-        tfl.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3 }),
-        tfl.layers.flatten({ name: 'f' }),
-        tfl.layers.dense({ name: 'sig', units: 2, activation: 'sigmoid' }),
+        tfl.layers.conv2d({ name: 'dilated', filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' }),
+        tfl.layers.reshape({ name: 'r', targetShape: [16, 4] }),
+        tfl.layers.conv1d({ name: 'c1d', filters: 2, kernelSize: 3 }),
+        tfl.layers.dense({ name: 'd3', units: 2 }),
       ],
     });
     expect(() => quantizeModel(model)).toThrow(UnsupportedLayerError);
-    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dw \(DepthwiseConv2D\), sig \(Dense with activation sigmoid\)/);
+    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dilated \(Conv2D dilated\), c1d \(Conv1D\), d3 \(Dense on inputs of rank 3\)/);
+  });
+});
+
+/** The model of tensorflow/tfjs-examples' mnist-node (smaller): relu convolutions, dropout, a softmax output. */
+function mnistNodeModel(): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: [2, 2] }),
+      tfl.layers.flatten(),
+      tfl.layers.dropout({ rate: 0.25 }),
+      tfl.layers.dense({ units: 16, activation: 'relu' }),
+      tfl.layers.dropout({ rate: 0.5 }),
+      tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+}
+
+/** A MobileNet-style block: conv without bias + BN + ReLU6, depthwise, 1×1 conv, a residual add, a separable conv, GAP, softmax. */
+function mobileNetStyle(): tfl.LayersModel {
+  const input = tfl.input({ shape: [8, 8, 3] });
+  let x = tfl.layers.conv2d({ name: 'stem', filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tfl.SymbolicTensor;
+  x = tfl.layers.batchNormalization({ name: 'stem_bn' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.reLU({ name: 'stem_relu', maxValue: 6 }).apply(x) as tfl.SymbolicTensor;
+  let y = tfl.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', useBias: false }).apply(x) as tfl.SymbolicTensor;
+  y = tfl.layers.batchNormalization({ name: 'dw_bn' }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.reLU({ name: 'dw_relu', maxValue: 6 }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.conv2d({ name: 'project', filters: 8, kernelSize: 1, useBias: false }).apply(y) as tfl.SymbolicTensor;
+  y = tfl.layers.batchNormalization({ name: 'project_bn' }).apply(y) as tfl.SymbolicTensor;
+  x = tfl.layers.add({ name: 'residual' }).apply([x, y]) as tfl.SymbolicTensor;
+  x = tfl.layers.separableConv2d({ name: 'sep', filters: 12, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ name: 'classes', units: 10, activation: 'softmax' }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}
+
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+
+describe.each<[string, () => tfl.LayersModel, number[]]>([
+  ['the tfjs-examples mnist-node model', mnistNodeModel, [12, 12, 1]],
+  ['a MobileNet-style model', mobileNetStyle, [8, 8, 3]],
+])('quantizeModel of %s with only { method, weightBits, activationBits }', (_, build, shape) => {
+  const config = { method: 'srq' as const, weightBits: 2, activationBits: 2 };
+  const x = tf.randomUniform([6, ...shape], 0, 1, 'float32', 5);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), 10);
+
+  it('converts, trains with model.fit, and keeps its softmax output float', async () => {
+    const q = quantizeModel(build(), config);
+    q.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    const history = await q.fit(x, y, { epochs: 2, batchSize: 6, verbose: 0 });
+    expect(history.history.loss!.every((l) => Number.isFinite(l as number))).toBe(true);
+    const out = q.predict(x) as tf.Tensor;
+    expect(Array.from(tf.sum(out, 1).dataSync()).every((s) => Math.abs(s - 1) < 1e-4)).toBe(true);
+    const report = modelReport(q);
+    expect(report.compute.length).toBeGreaterThanOrEqual(4);
+    expect(report.compute.every((c) => c.macs > 0 && c.weightBits === 2)).toBe(true);
+    expect(Object.keys(report.bits).filter((k) => k.endsWith('/activations')).length).toBeGreaterThan(0);
+  });
+
+  it('saves and reloads with identical outputs', async () => {
+    const q = quantizeModel(build(), config);
+    const before = q.predict(x) as tf.Tensor;
+    const dir = mkdtempSync(join(tmpdir(), 'srq-qm-'));
+    await q.save(fileSystem(dir));
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    expect(maxDiff(loaded.predict(x) as tf.Tensor, before)).toBe(0);
+  });
+
+  it('exports packed and reloads with identical outputs', async () => {
+    const q = quantizeModel(build(), config);
+    const before = q.predict(x) as tf.Tensor;
+    const dir = mkdtempSync(join(tmpdir(), 'srq-qm-'));
+    const { packedBytes, floatBytes } = await exportPacked(q, dir);
+    expect(packedBytes).toBeLessThan(floatBytes);
+    const loaded = await loadPackedModel(dir);
+    expect(maxDiff(loaded.predict(x) as tf.Tensor, before)).toBe(0);
+  });
+});
+
+describe('activation quantizers by kind', () => {
+  it.each<[string, 'signed' | 'unsigned' | 'none', number | null, () => tfl.layers.Layer]>([
+    ['relu', 'unsigned', null, () => tfl.layers.activation({ activation: 'relu' })],
+    ['relu6', 'unsigned', 6, () => tfl.layers.activation({ activation: 'relu6' })],
+    ['ReLU(maxValue 4)', 'unsigned', 4, () => tfl.layers.reLU({ maxValue: 4 })],
+    ['sigmoid', 'unsigned', 1, () => tfl.layers.activation({ activation: 'sigmoid' })],
+    ['tanh', 'signed', null, () => tfl.layers.activation({ activation: 'tanh' })],
+    ['elu', 'signed', null, () => tfl.layers.activation({ activation: 'elu' })],
+    ['selu', 'signed', null, () => tfl.layers.activation({ activation: 'selu' })],
+    ['swish', 'signed', null, () => tfl.layers.activation({ activation: 'swish' })],
+    ['gelu', 'signed', null, () => tfl.layers.activation({ activation: 'gelu' })],
+    ['LeakyReLU', 'signed', null, () => tfl.layers.leakyReLU({ alpha: 0.1 })],
+    ['ELU layer', 'signed', null, () => tfl.layers.elu({ alpha: 1 })],
+    ['PReLU', 'signed', null, () => tfl.layers.prelu({})],
+    ['softmax', 'none', null, () => tfl.layers.activation({ activation: 'softmax' })],
+  ])('%s → %s grid (initMax %s), the same function as the float layer', (_, kind, initMax, act) => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [6], units: 5, name: 'd' }), act()] });
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 3);
+    const fp = quantizeModel(model, { method: 'fp' });
+    expect(maxDiff(fp.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThan(1e-6);
+    const q = quantizeModel(model, { method: 'srq', weightBits: 4, activationBits: 4 });
+    const acts = q.layers.filter((l): l is QActivation => l instanceof QActivation);
+    const quant = acts.map((a) => a.activationQuant).find((c) => c);
+    if (kind === 'none') expect(quant).toBeUndefined();
+    else {
+      expect(quant!.quantizer.signed).toBe(kind === 'signed');
+      expect(quant!.quantizer.initMax ?? null).toBe(initMax);
+    }
+  });
+
+  it('an override sets the kind per layer', () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [6], units: 5, name: 'd' }), tfl.layers.activation({ name: 't', activation: 'tanh' })] });
+    const q = quantizeModel(model, { method: 'srq', overrides: { t: { activationQuant: 'unsigned' }, d: { activationQuant: 'signed' } } });
+    const kinds = q.layers.filter((l): l is QActivation => l instanceof QActivation).map((a) => [a.name, a.activationQuant?.quantizer.signed]);
+    expect(kinds).toEqual([['d_act', true], ['t', false]]);
+  });
+
+  it('a depthwise kernel gets one step per channel along its depth', () => {
+    const model = tfl.sequential({ layers: [tfl.layers.depthwiseConv2d({ inputShape: [6, 6, 3], kernelSize: 3, depthMultiplier: 2, name: 'dw' })] });
+    const q = quantizeModel(model, { method: 'srq', weightBits: 2 });
+    q.predict(tf.zeros([1, 6, 6, 3]));
+    const layer = q.getLayer('dw') as QDepthwiseConv2D;
+    const kernel = layer.weights[0]!.read();
+    expect(kernel.shape).toEqual([3, 3, 3, 2]);
+    const codes = layer.slot!.codes(kernel);
+    expect(codes.channelAxis).toBe(2);
+    expect(codes.scale).toHaveLength(3);
   });
 });

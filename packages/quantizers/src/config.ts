@@ -44,6 +44,12 @@ export interface QuantizerConfig {
    * `'quantile'` for unsigned ones, `'mean-abs'` for the symmetric binary grid.
    */
   init?: InitMethod;
+  /**
+   * The largest value the tensor can take, where a function bounds it (ReLU6: 6; sigmoid: 1): α is
+   * initialised to `initMax / k_max`, the grid spanning exactly that range, instead of from data
+   * (`init`). Default null (from data).
+   */
+  initMax?: number | null;
   /** σ/α at init (specification §2: 1/3). σ is learned as log(σ/α). */
   sigmaInit?: number;
   /** Seed of the Gumbel noise of `rq` / `rq-st` (advanced on every training call). Default 0. */
@@ -86,7 +92,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
   const c = config as unknown as Record<string, unknown>;
   const known = new Set([
     'bits', 'signed', 'method', 'temperature', 'window', 'perChannel', 'channelAxis',
-    'symmetricBinary', 'init', 'sigmaInit', 'seed', 'debug', 'name',
+    'symmetricBinary', 'init', 'initMax', 'sigmaInit', 'seed', 'debug', 'name',
   ]);
   for (const key of Object.keys(c)) {
     check(known.has(key), key, c[key], `one of the fields ${[...known].join(', ')}`);
@@ -118,6 +124,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
     c.sigmaInit === undefined || (typeof c.sigmaInit === 'number' && Number.isFinite(c.sigmaInit) && c.sigmaInit > 0),
     'sigmaInit', c.sigmaInit, 'a finite number > 0 (σ/α at init)',
   );
+  check(c.initMax == null || (typeof c.initMax === 'number' && Number.isFinite(c.initMax) && c.initMax > 0), 'initMax', c.initMax, 'null or a finite number > 0');
   check(c.seed === undefined || isInt(c.seed), 'seed', c.seed, 'an integer');
   check(c.name === undefined || (typeof c.name === 'string' && c.name.length > 0), 'name', c.name, 'a non-empty string');
 
@@ -136,6 +143,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
     channelAxis: config.channelAxis ?? -1,
     symmetricBinary,
     init: config.init ?? (symmetricBinary ? 'mean-abs' : signed ? 'std' : 'quantile'),
+    initMax: config.initMax ?? null,
     sigmaInit: config.sigmaInit ?? 1 / 3,
     seed: config.seed ?? 0,
     debug: config.debug ?? false,

@@ -27,13 +27,14 @@ function stats(values: Float32Array): { std: number; meanAbs: number; maxAbs: nu
 /**
  * Data-driven initial step α for one channel (specification §1, our choices):
  * `'std'` → `3·std(x)/2^(b-1)`; `'quantile'` → `q0.99(|x|)/k_max` (largest |code|);
- * `'mean-abs'` → `mean(|x|)`. A degenerate result (0, NaN: an all-zero or constant sample)
+ * `'mean-abs'` → `mean(|x|)`; with `initMax` (a bounded function's range), `initMax/k_max`. A degenerate result (0, NaN: an all-zero or constant sample)
  * falls back to `max|x|/k_max`, then to 1.
  */
 export function initialAlpha(values: Float32Array, config: ResolvedQuantizerConfig, grid: Grid): number {
   const { std, meanAbs, maxAbs } = stats(values);
   const kMax = Math.max(Math.abs(grid.minCode), Math.abs(grid.maxCode));
   let alpha: number;
+  if (config.initMax !== null) return config.initMax / kMax;
   switch (config.init) {
     case 'std':
       alpha = (3 * std) / 2 ** (grid.bits - 1);

@@ -1,6 +1,7 @@
 // Each kernel registered for wasm is checked against the CPU backend (the reference) on random
 // inputs: the gradients of conv2d with respect to the filter and the input, for strides and paddings
-// that the zoo models use and a few they do not; matMul with every transpose; the max-pool gradient.
+// that the zoo models use and a few they do not; the depthwise conv2d gradients (which wasm lacks);
+// matMul with every transpose; the max-pool gradient.
 import '@tensorflow/tfjs-layers'; // registers the op gradients
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -51,6 +52,31 @@ describe('wasm training kernels match the CPU backend', () => {
     expect(out.dx.length).toBe(ref.dx.length);
     expect(maxRelError(out.df, ref.df)).toBeLessThan(1e-5);
     expect(maxRelError(out.dx, ref.dx)).toBeLessThan(1e-5);
+  });
+
+  const DEPTHWISE: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: 'valid' | 'same'; dilation?: number }> = [
+    { x: [2, 12, 12, 6], f: [3, 3, 6, 1], stride: 1, pad: 'same' }, // MobileNet
+    { x: [2, 13, 11, 4], f: [3, 3, 4, 1], stride: 2, pad: 'same' }, // MobileNet downsampling
+    { x: [1, 9, 9, 3], f: [5, 5, 3, 2], stride: 1, pad: 'valid' }, // depth multiplier 2
+  ];
+
+  it.each(DEPTHWISE)('depthwiseConv2d gradients for x %j', async (c) => {
+    const depthwise = (seed: number) =>
+      tf.tidy(() => {
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+        const x = tf.randomNormal(c.x, 0, 1, 'float32', seed);
+        const f = tf.randomNormal(c.f, 0, 1, 'float32', seed + 1);
+        const dy = tf.randomNormal(conv(x, f).shape, 0, 1, 'float32', seed + 2);
+        const [dx, df] = tf.grads(conv)([x, f], dy);
+        return { dx: dx!.dataSync() as Float32Array, df: df!.dataSync() as Float32Array };
+      });
+    await tf.setBackend('cpu');
+    const ref = depthwise(11);
+    await tf.setBackend('wasm');
+    const out = depthwise(11);
+    expect(out.dx.length).toBe(ref.dx.length);
+    expect(maxRelError(out.dx, ref.dx)).toBeLessThan(1e-5);
+    expect(maxRelError(out.df, ref.df)).toBeLessThan(1e-5);
   });
 
   const MATMULS: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [

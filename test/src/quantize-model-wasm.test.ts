@@ -1,0 +1,72 @@
+// quantizeModel of the models tfjs users have, trained on the wasm backend with our training
+// kernels and the fused WebAssembly quantizer (the path `srq train` uses): the model of
+// tensorflow/tfjs-examples' mnist-node on real MNIST images, and a MobileNet-style network
+// (BN, ReLU6, depthwise, 1×1, a residual add, a separable conv, GAP, softmax) on synthetic
+// inputs. Each trains with model.fit; the MNIST one must learn.
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '@srq/backends';
+import { loadDataset } from '@srq/datasets';
+import { quantizeModel } from '@srq/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+describe('quantizeModel on wasm', () => {
+  beforeAll(async () => {
+    const info = await useBackend('wasm');
+    expect(info.fusedQuantizer).toBe('wasm-simd');
+  });
+
+  it('the tfjs-examples mnist-node model, quantized to 2/2 with no other option, learns MNIST with model.fit', async () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.maxPooling2d({ poolSize: [2, 2] }),
+        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.maxPooling2d({ poolSize: [2, 2] }),
+        tfl.layers.flatten(),
+        tfl.layers.dropout({ rate: 0.25 }),
+        tfl.layers.dense({ units: 512, activation: 'relu' }),
+        tfl.layers.dropout({ rate: 0.5 }),
+        tfl.layers.dense({ units: 10, activation: 'softmax' }),
+      ],
+    });
+    const q = quantizeModel(model, { method: 'srq', weightBits: 2, activationBits: 2 });
+    const mnist = loadDataset('mnist');
+    const n = 1024;
+    const x = tf.tidy(() => tf.div(tf.tensor4d(mnist.train.images.subarray(0, n * 784), [n, 28, 28, 1], 'float32'), 255));
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(mnist.train.labels.subarray(0, n), 'int32'), 10));
+    q.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const history = await q.fit(x, y, { epochs: 3, batchSize: 64, verbose: 0 });
+    const acc = history.history.acc as number[];
+    expect(acc.at(-1)!).toBeGreaterThan(0.6);
+    expect(acc.at(-1)!).toBeGreaterThan(acc[0]!);
+    tf.dispose([x, y]);
+  });
+
+  it('a MobileNet-style model trains with model.fit at 2/2', async () => {
+    const input = tfl.input({ shape: [16, 16, 3] });
+    let h = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tfl.SymbolicTensor;
+    h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
+    h = tfl.layers.reLU({ maxValue: 6 }).apply(h) as tfl.SymbolicTensor;
+    let b = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }).apply(h) as tfl.SymbolicTensor;
+    b = tfl.layers.batchNormalization().apply(b) as tfl.SymbolicTensor;
+    b = tfl.layers.reLU({ maxValue: 6 }).apply(b) as tfl.SymbolicTensor;
+    b = tfl.layers.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(b) as tfl.SymbolicTensor;
+    b = tfl.layers.batchNormalization().apply(b) as tfl.SymbolicTensor;
+    h = tfl.layers.add().apply([h, b]) as tfl.SymbolicTensor;
+    h = tfl.layers.separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(h) as tfl.SymbolicTensor;
+    h = tfl.layers.globalAveragePooling2d({}).apply(h) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 10, activation: 'softmax' }).apply(h) as tfl.SymbolicTensor;
+    const q = quantizeModel(tfl.model({ inputs: input, outputs: out }), { method: 'srq', weightBits: 2, activationBits: 2 });
+    const x = tf.randomUniform([64, 16, 16, 3], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32', 2), 10);
+    q.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    const history = await q.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
+    const loss = history.history.loss as number[];
+    expect(loss.every(Number.isFinite)).toBe(true);
+    expect(loss.at(-1)!).toBeLessThan(loss[0]!);
+    tf.dispose([x, y]);
+  });
+});
