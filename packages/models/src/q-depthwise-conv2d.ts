@@ -40,6 +40,10 @@ export class QDepthwiseConv2D extends QWeightLayer {
     return kernelShape[2]! * kernelShape[3]!;
   }
 
+  protected override scaleKernel(kernel: tf.Tensor, scale: tf.Tensor): tf.Tensor {
+    return tf.mul(kernel, tf.reshape(scale, kernel.shape.slice(2)));
+  }
+
   protected linear(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
     return tf.depthwiseConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, this.strides, this.padding);
   }

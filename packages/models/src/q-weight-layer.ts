@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { TensorQuantConfig } from './quant-config';
 import { activationName, applyActivation } from './activations';
+import { FoldedBatchNorm, type BatchNormFoldConfig } from './batch-norm-fold';
 import { QuantSlot, type LayerArgs } from './quant-slot';
 
 /** Arguments shared by the quantized weight layers. */
@@ -16,6 +17,8 @@ export interface QWeightLayerArgs extends LayerArgs {
   weightQuant?: TensorQuantConfig | null;
   /** Seed of the kernel's Glorot-uniform initialisation (absent: unseeded, as tfjs-layers). */
   kernelSeed?: number;
+  /** A batch normalisation after the layer, folded into it (see {@link FoldedBatchNorm}); null: none. */
+  batchNorm?: BatchNormFoldConfig | null;
 }
 
 /**
@@ -28,6 +31,8 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
   readonly activation: string;
   readonly weightQuant: TensorQuantConfig | null;
   readonly kernelSeed: number | undefined;
+  readonly batchNorm: BatchNormFoldConfig | null;
+  private folded: FoldedBatchNorm | null = null;
   private kernel: tfl.LayerVariable | null = null;
   private bias: tfl.LayerVariable | null = null;
   /** The kernel's quantizer slot (null for a float layer). */
@@ -39,6 +44,7 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
     this.activation = activationName(args.activation ?? 'linear');
     this.weightQuant = args.weightQuant ?? null;
     this.kernelSeed = args.kernelSeed;
+    this.batchNorm = args.batchNorm ?? null;
   }
 
   /** The kernel shape for an input shape. */
@@ -51,11 +57,19 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
     return kernelShape[kernelShape.length - 1]!;
   }
 
+  /** The kernel with each output channel multiplied by `scale` (a vector over the output channels). */
+  protected scaleKernel(kernel: tf.Tensor, scale: tf.Tensor): tf.Tensor {
+    return tf.mul(kernel, scale);
+  }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const kernelShape = this.kernelShape(firstShape(inputShape));
     this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform(this.kernelSeed === undefined ? {} : { seed: this.kernelSeed }));
     if (this.useBias) this.bias = this.addWeight('bias', [this.biasSize(kernelShape)], 'float32', tfl.initializers.zeros());
+    if (this.batchNorm) {
+      this.folded = new FoldedBatchNorm(this.batchNorm);
+      this.folded.build(this, this.biasSize(kernelShape));
+    }
     if (this.weightQuant) {
       this.slot = new QuantSlot(this, 'kernel_quant', this.weightQuant);
       this.slot.build(kernelShape);
@@ -66,20 +80,46 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      let y = this.linear(x, this.quantizedKernel(kwargs.training ?? false));
-      if (this.bias) y = tf.add(y, this.bias.read());
+      const training = kwargs.training ?? false;
+      const { kernel, bias } = this.effectiveWeights(training, x);
+      let y = this.linear(x, this.slot ? this.slot.apply(kernel, training) : kernel);
+      if (bias) y = tf.add(y, bias);
       return applyActivation(this.activation, y);
     });
   }
 
-  /** The kernel as the layer uses it: quantized (training or inference rule) or float. */
-  quantizedKernel(training: boolean): tf.Tensor {
+  /**
+   * The float kernel and bias the layer quantizes and adds: its own, or with a folded batch
+   * normalisation `W·γ/σ` and `β + γ·(b − μ)/σ` (batch statistics of `x` in training before the
+   * freeze, the moving averages otherwise). `x` is needed only in training.
+   */
+  effectiveWeights(training: boolean, x?: tf.Tensor): { kernel: tf.Tensor; bias: tf.Tensor | null } {
     const w = this.kernel!.read();
-    return this.slot ? this.slot.apply(w, training) : w;
+    const b = this.bias?.read() ?? null;
+    if (!this.folded) return { kernel: w, bias: b };
+    const output = () => {
+      const z = this.linear(x!, w);
+      return b ? tf.add(z, b) : z;
+    };
+    const { scale, bias } = this.folded.fold(training, output, b);
+    return { kernel: this.scaleKernel(w, scale), bias };
+  }
+
+  /** The kernel as the layer uses it at inference (or in training): quantized, folded, or float. */
+  quantizedKernel(training: boolean): tf.Tensor {
+    const { kernel } = this.effectiveWeights(training);
+    return this.slot ? this.slot.apply(kernel, training) : kernel;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), useBias: this.useBias, activation: this.activation, weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict, ...(this.kernelSeed === undefined ? {} : { kernelSeed: this.kernelSeed }) };
+    return {
+      ...super.getConfig(),
+      useBias: this.useBias,
+      activation: this.activation,
+      weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict,
+      ...(this.kernelSeed === undefined ? {} : { kernelSeed: this.kernelSeed }),
+      ...(this.batchNorm ? { batchNorm: this.batchNorm as unknown as tf.serialization.ConfigDict } : {}),
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSystem } from './fs-io';
@@ -206,5 +206,71 @@ describe('activation quantizers by kind', () => {
     const codes = layer.slot!.codes(kernel);
     expect(codes.channelAxis).toBe(2);
     expect(codes.scale).toHaveLength(3);
+  });
+});
+
+describe('BatchNormalization folding', () => {
+  /** conv (no bias) → BN → ReLU, conv (bias) → BN, trained for a few steps so that BN is not the identity. */
+  async function convBn(): Promise<tfl.LayersModel> {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ name: 'a', inputShape: [8, 8, 2], filters: 4, kernelSize: 3, useBias: false }),
+        tfl.layers.batchNormalization({ name: 'a_bn' }),
+        tfl.layers.activation({ name: 'a_relu', activation: 'relu' }),
+        tfl.layers.conv2d({ name: 'b', filters: 3, kernelSize: 3 }),
+        tfl.layers.batchNormalization({ name: 'b_bn', momentum: 0.5 }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+    await model.fit(tf.randomNormal([16, 8, 8, 2], 1, 2, 'float32', 1), tf.randomNormal([16, 4, 4, 3], 0, 1, 'float32', 2), { epochs: 5, verbose: 0 });
+    return model;
+  }
+
+  it('folds each BN into the layer before it; in float the outputs equal the unfolded model within float rounding', async () => {
+    const model = await convBn();
+    const folded = quantizeModel(model, { method: 'fp' });
+    expect(folded.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'QConv2D', 'QActivation', 'QConv2D']);
+    const x = tf.randomNormal([4, 8, 8, 2], 1, 2, 'float32', 3);
+    const ref = model.predict(x) as tf.Tensor;
+    const scale = tf.max(tf.abs(ref)).dataSync()[0]!;
+    expect(maxDiff(folded.predict(x) as tf.Tensor, ref) / scale).toBeLessThan(1e-5);
+    const unfolded = quantizeModel(model, { method: 'fp', foldBatchNorm: false });
+    expect(unfolded.layers.map((l) => l.getClassName())).toContain('BatchNormalization');
+  });
+
+  it('trains on batch statistics (updating the moving averages) until the freeze, then on the moving averages', () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ name: 'd', inputShape: [5], units: 3, useBias: false }), tfl.layers.batchNormalization({ name: 'bn', momentum: 0.5 })] });
+    const q = quantizeModel(model, { method: 'srq', weightBits: 8, activationBits: 8, batchNormFreezeAfter: 2 });
+    const layer = q.getLayer('d');
+    const moving = () => layer.getWeights()[3]!.dataSync()[0]!; // kernel, gamma, beta, moving mean, …
+    const x = tf.randomNormal([32, 5], 3, 1, 'float32', 4);
+    const before = moving();
+    tf.tidy(() => void q.apply(x, { training: true }));
+    const after1 = moving();
+    expect(after1).not.toBe(before);
+    // with batch statistics, the training output is normalised over the batch
+    const out = tf.tidy(() => tf.moments(q.apply(x, { training: true }) as tf.Tensor, 0).mean.dataSync());
+    expect(Math.max(...Array.from(out, Math.abs))).toBeLessThan(0.1);
+    const after2 = moving();
+    tf.tidy(() => void q.apply(x, { training: true })); // step 3: frozen
+    expect(moving()).toBe(after2);
+    const frozen = tf.tidy(() => (q.apply(x, { training: true }) as tf.Tensor).dataSync());
+    const inference = tf.tidy(() => (q.apply(x, { training: false }) as tf.Tensor).dataSync());
+    expect(Array.from(frozen)).toEqual(Array.from(inference)); // srq: training forward = inference once frozen
+  });
+
+  it('exports the folded, quantized weights and no BN layer; the packed model gives identical outputs', async () => {
+    const q = quantizeModel(await convBn(), { method: 'srq', weightBits: 4, activationBits: 4 });
+    const x = tf.randomNormal([4, 8, 8, 2], 1, 2, 'float32', 3);
+    const before = q.predict(x) as tf.Tensor;
+    const dir = mkdtempSync(join(tmpdir(), 'srq-fold-'));
+    await exportPacked(q, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const names: string[] = json.weightsManifest[0].weights.map((w: { name: string }) => w.name);
+    expect(names.filter((n) => /gamma|beta|moving|bn_steps/.test(n))).toEqual([]);
+    expect(names).toContain('a/bias');
+    const loaded = await loadPackedModel(dir);
+    expect(loaded.layers.map((l) => l.getClassName())).not.toContain('BatchNormalization');
+    expect(maxDiff(loaded.predict(x) as tf.Tensor, before)).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SrqError } from '@srq/quantizers';
 import { activationMax, activationName, defaultActivationQuant, type ActivationOptions, type ActivationQuantKind } from './activations';
+import { BN_FREEZE_AFTER, type BatchNormFoldConfig } from './batch-norm-fold';
 import { QuantPlan, type ModelQuantConfig } from './model-quant-config';
 import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
@@ -24,6 +25,15 @@ export interface LayerOverride {
 /** Options of {@link quantizeModel}: the model quantization plus per-layer overrides. */
 export interface QuantizeModelConfig extends ModelQuantConfig {
   overrides?: Record<string, LayerOverride>;
+  /**
+   * Fold every BatchNormalization that directly follows a Conv2D, DepthwiseConv2D,
+   * SeparableConv2D or Dense layer without activation into that layer (default true): the
+   * quantizer sees the folded kernel, as integer inference will run it (see `FoldedBatchNorm`).
+   * A BN that cannot be folded stays a float layer.
+   */
+  foldBatchNorm?: boolean;
+  /** Training steps that fold with the batch's statistics before they freeze (default {@link BN_FREEZE_AFTER}). */
+  batchNormFreezeAfter?: number;
 }
 
 /** The model has layers {@link quantizeModel} cannot rebuild; `fields.layers` lists them all. */
@@ -53,10 +63,22 @@ interface Replacement {
   copy: () => void;
 }
 
-/** Sets `layer`'s leading weights to `weights`, keeping its own (quantizer parameters) after them. */
-function copyInto(layer: tfl.layers.Layer, weights: tf.Tensor[]): void {
-  layer.setWeights([...weights, ...layer.getWeights().slice(weights.length)]);
+/**
+ * Sets weights of a new quantized `layer` by their names (`kernel`, `bias`, `gamma`, …) from the
+ * original layer's weights, which tfjs lists trainable first: positions differ once quantizer and
+ * batch-norm weights are added.
+ */
+function copyInto(layer: tfl.layers.Layer, names: string[], weights: tf.Tensor[]): void {
+  names.forEach((name, i) => {
+    const target = layer.weights.find((w) => w.originalName.slice(w.originalName.lastIndexOf('/') + 1) === name);
+    if (!target) throw new Error(`quantizeModel: ${layer.name} has no weight ${name}`);
+    target.write(weights[i]!);
+  });
 }
+
+/** Names of a conv / dense layer's own weights in tfjs' order. */
+const own = (useBias: boolean) => (useBias ? ['kernel', 'bias'] : ['kernel']);
+const BN_WEIGHTS = ['gamma', 'beta', 'moving_mean', 'moving_variance'];
 
 /** What is wrong with a convolution config for quantizeModel, or null. */
 function convProblem(cls: string, c: { padding: string; dataFormat: string; dilationRate: number | number[] }): string | null {
@@ -64,6 +86,26 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
   if ([c.dilationRate].flat().some((d) => d !== 1)) return `${cls} dilated`;
   if (c.padding !== 'valid' && c.padding !== 'same') return `${cls} padding ${c.padding}`;
   return null;
+}
+
+/**
+ * Weight layers (by name) whose output feeds only a BatchNormalization over the last axis, and
+ * that apply no activation of their own: the BN can be folded into them.
+ */
+function foldableBatchNorms(model: tfl.LayersModel): Map<string, tfl.layers.Layer> {
+  const folds = new Map<string, tfl.layers.Layer>();
+  for (const layer of model.layers) {
+    if (!WEIGHT_LAYERS.has(layer.getClassName()) || layer.inboundNodes.length !== 1) continue;
+    if (activationName((layer.getConfig() as { activation?: string }).activation ?? 'linear') !== 'linear') continue;
+    const consumers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
+    const bn = consumers[0];
+    if (consumers.length !== 1 || bn!.getClassName() !== 'BatchNormalization' || bn!.inboundNodes.length !== 1) continue;
+    const axis = (bn!.getConfig() as { axis: number }).axis;
+    const rank = layer.outputShape.length as number;
+    if (axis !== -1 && axis !== rank - 1) continue;
+    folds.set(layer.name, bn!);
+  }
+  return folds;
 }
 
 /**
@@ -75,7 +117,8 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
  * PReLU layer — is followed by an activation quantizer whose kind follows the function (see
  * `defaultActivationQuant`: unsigned after ReLU, ReLU6 and sigmoid, spanning their range where it
  * is bounded; none after softmax and after a linear map; signed after the others). Other
- * weight-free layers and batch normalisation are cloned with their weights. `overrides` skips
+ * weight-free layers are cloned with their weights; a BatchNormalization right after a weight
+ * layer is folded into it (`foldBatchNorm`), others are cloned (float). `overrides` skips
  * layers or sets their bits or activation quantizer; `keepFirstLastFloat` keeps the first and last
  * weight layers float.
  *
@@ -88,6 +131,19 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
  * ```
  */
 export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfig = {}): tfl.LayersModel {
+  const folds = config.foldBatchNorm === false ? new Map<string, tfl.layers.Layer>() : foldableBatchNorms(model);
+  const foldedBn = new Set([...folds.values()].map((bn) => bn.name));
+  /** The folded BN of weight layer `name`: its config and its weights in QWeightLayer order (γ, β, moving mean, moving variance). */
+  const foldOf = (name: string): { batchNorm: BatchNormFoldConfig; weights: tf.Tensor[] } | null => {
+    const bn = folds.get(name);
+    if (!bn) return null;
+    const c = bn.getConfig() as { epsilon: number; momentum: number; scale: boolean; center: boolean };
+    const w = bn.getWeights();
+    const channels = w.at(-1)!.shape[0]!;
+    const gamma = c.scale ? w.shift()! : tf.ones([channels]);
+    const beta = c.center ? w.shift()! : tf.zeros([channels]);
+    return { batchNorm: { epsilon: c.epsilon, momentum: c.momentum, freezeAfter: config.batchNormFreezeAfter ?? BN_FREEZE_AFTER }, weights: [gamma, beta, w[0]!, w[1]!] };
+  };
   const weightLayers = model.layers.filter((l) => WEIGHT_LAYERS.has(l.getClassName()));
   const first = weightLayers[0]?.name;
   const last = weightLayers.at(-1)?.name;
@@ -133,28 +189,32 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       // without an activation quantizer, the function stays in the layer (e.g. a softmax output)
       const fused = after.length ? 'linear' : fn;
       const conv = { kernelSize: c.kernelSize as [number, number], strides: c.strides as [number, number], padding: c.padding };
+      const fold = foldOf(layer.name);
+      const bn = fold ? { batchNorm: fold.batchNorm } : {};
+      const foldWeights = fold?.weights ?? [];
       if (cls === 'Conv2D') {
-        const q = new QConv2D({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name) });
-        return { layers: [q, ...after], copy: () => copyInto(q, weights) };
+        const q = new QConv2D({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
+        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
       }
       if (cls === 'DepthwiseConv2D') {
-        const q = new QDepthwiseConv2D({ name: layer.name, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, 2) });
-        return { layers: [q, ...after], copy: () => copyInto(q, weights) };
+        const q = new QDepthwiseConv2D({ name: layer.name, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, 2), ...bn });
+        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
       }
       if (cls === 'SeparableConv2D') {
-        // depthwise then pointwise, as tf.separableConv2d computes it; both kernels quantized
+        // depthwise then pointwise, as tf.separableConv2d computes it; both kernels quantized, a BN folds into the pointwise one
         const dw = new QDepthwiseConv2D({ name: `${layer.name}_depthwise`, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: false, weightQuant: plan.weights(position === 'first' ? 'first' : 'middle', `${layer.name}_depthwise`, 2) });
-        const pw = new QConv2D({ name: layer.name, filters: c.filters as number, kernelSize: 1, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position === 'last' ? 'last' : 'middle', layer.name) });
-        return { layers: [dw, pw, ...after], copy: () => (copyInto(dw, [weights[0]!]), copyInto(pw, weights.slice(1))) };
+        const pw = new QConv2D({ name: layer.name, filters: c.filters as number, kernelSize: 1, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position === 'last' ? 'last' : 'middle', layer.name), ...bn });
+        return { layers: [dw, pw, ...after], copy: () => (copyInto(dw, ['kernel'], [weights[0]!]), copyInto(pw, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights.slice(1), ...foldWeights])) };
       }
       const rank = layer.inboundNodes[0]?.inputTensors[0]?.shape.length;
       if (rank !== 2) {
         unsupported.push(`${layer.name} (Dense on inputs of rank ${rank})`);
         return null;
       }
-      const q = new QDense({ name: layer.name, units: c.units as number, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name) });
-      return { layers: [q, ...after], copy: () => copyInto(q, weights) };
+      const q = new QDense({ name: layer.name, units: c.units as number, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
+      return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
     }
+    if (foldedBn.has(layer.name)) return { layers: [], copy: () => undefined }; // folded into the layer before it
     if (cls === 'Activation') return { layers: activation(layer.name, layer.name, activationName(c.activation ?? 'linear')), copy: () => undefined };
     if (cls === 'ReLU') return { layers: activation(layer.name, layer.name, 'relu', { maxValue: (c.maxValue as number | null | undefined) ?? null }), copy: () => undefined };
     if (cls === 'LeakyReLU') return { layers: activation(layer.name, layer.name, 'leaky_relu', { alpha: c.alpha as number }), copy: () => undefined };
