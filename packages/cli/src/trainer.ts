@@ -5,13 +5,15 @@ import { batchCount, batches, imageSize, subset, type ImageDataset } from '@srq/
 import { modelReport, ZOO } from '@srq/models';
 import { DataParallel, defaultWorkers, trainStep, type ReplicaRecipe, type StepResult } from './data-parallel';
 import { WorkerError } from './errors';
+import { loadUserModel } from './user-model';
 import { evaluate } from './evaluate';
 import { quantConfig, type RunConfig } from './run-config';
 import type { RunDir } from './run-dir';
 
-/** How data-parallel workers rebuild the run's model. */
-function replicaRecipe(run: RunConfig, dataset: ImageDataset, backend: string): ReplicaRecipe {
-  return { model: run.model, quant: quantConfig(run), inputShape: dataset.shape, numClasses: dataset.numClasses, backend: backend === 'cpu' ? 'cpu' : 'wasm' };
+/** How data-parallel workers rebuild the run's model: from the zoo, or from the topology of a user's model. */
+function replicaRecipe(run: RunConfig, dataset: ImageDataset, backend: string, model: tfl.LayersModel): ReplicaRecipe {
+  const recipe: ReplicaRecipe = { model: run.model, quant: quantConfig(run), inputShape: dataset.shape, numClasses: dataset.numClasses, backend: backend === 'cpu' ? 'cpu' : 'wasm' };
+  return run.modelFile ? { ...recipe, topology: model.toJSON(null, false) as object } : recipe;
 }
 
 /** What a finished (or stopped) run reports. */
@@ -48,7 +50,7 @@ export function cosineLr(lr: number, step: number, total: number): number {
  * stops cleanly (saving) when `shouldStop()` turns true and on a NaN loss (keeping the last good
  * checkpoint).
  */
-export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers?: number; shouldStop: () => boolean; quiet: boolean }): Promise<TrainSummary> {
+export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, options: { resume: boolean; backend: string; workers?: number; shouldStop: () => boolean; quiet: boolean; model?: tfl.LayersModel }): Promise<TrainSummary> {
   const trainSplit = run.limit ? subset(dataset.train, run.limit, imageSize(dataset)) : dataset.train;
   const stepsPerEpoch = batchCount(trainSplit, { batchSize: run.batchSize });
   const totalSteps = stepsPerEpoch * run.epochs;
@@ -69,8 +71,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     else if (before !== undefined && before !== workers && !options.quiet) process.stderr.write(`srq: resuming with ${workers + 1} threads where the run had ${before + 1}: the result will not be bit-identical to an uninterrupted run\n`);
     await ckpt.restoreOptimizer(optimizer);
   } else {
-    const build = ZOO[run.model];
-    model = build(quantConfig(run), { inputShape: dataset.shape, numClasses: dataset.numClasses });
+    model = options.model ?? (run.modelFile ? await loadUserModel({ ...run, modelFile: run.modelFile }, dataset) : ZOO[run.model](quantConfig(run), { inputShape: dataset.shape, numClasses: dataset.numClasses }));
   }
 
   const started = performance.now();
@@ -78,7 +79,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let trainSeconds = 0;
   let status: TrainSummary['status'] = 'completed';
   let lastTestError: number | null = null; // of the weights as they are now
-  const parallel = workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend), workers, model, run.batchSize) : null;
+  const parallel = workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend, model), workers, model, run.batchSize) : null;
   const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
 
   try {

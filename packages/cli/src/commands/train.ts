@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
@@ -9,6 +10,7 @@ import { quantConfig, type RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
 import { NanLossError, train } from '../trainer';
 import { withInterrupt } from '../interrupt';
+import { loadUserModel } from '../user-model';
 
 /** Defaults of `srq train`: a 2-bit LeNet-5 with SRQ + DropBits on MNIST. */
 export const TRAIN_DEFAULTS = {
@@ -26,7 +28,8 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
-type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda'> & {
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile'> & {
+  modelFile?: string;
   lambda?: number;
   targetBits?: number;
   sigmaInit?: number;
@@ -50,6 +53,7 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a quantized model (default: 2-bit LeNet-5 with SRQ + DropBits on MNIST) and save it')
     .addOption(new Option('--model <name>', 'zoo model').choices(Object.keys(ZOO)).default(TRAIN_DEFAULTS.model))
+    .option('--model-file <path>', "your own tfjs model (its model.json) instead of a zoo model: quantized by quantizeModel with the flags below and fine-tuned on --dataset (--method fp trains it as it is)")
     .addOption(new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES).default(TRAIN_DEFAULTS.dataset))
     .addOption(new Option('--method <method>', 'quantization method (fp = full precision)').choices(MODEL_METHODS).default(TRAIN_DEFAULTS.method))
     .option('--wbits <n>', 'weight bits (1-8)', int(1, 8), TRAIN_DEFAULTS.wbits)
@@ -88,7 +92,7 @@ export function trainCommand(): Command {
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
-  const out = flags.out ?? `runs/${flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
+  const out = flags.out ?? `runs/${flags.modelFile ? 'model-file' : flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
   const dir = new RunDir(out);
   let run: RunConfig;
   if (flags.resume) {
@@ -96,7 +100,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, ...fixed } = flags;
     run = {
       ...fixed,
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (specification §4)
@@ -106,18 +110,21 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       sigmaInit: sigmaInit ?? null,
       dataDir: dataDir ?? null,
       cacheDir: cacheDir ?? null,
+      modelFile: modelFile ? resolve(modelFile) : null,
     };
   }
   validateModelQuantConfig(quantConfig(run)); // before anything is written
   const dataset = loadDataset(run.dataset, { ...(run.dataDir ? { dataDir: run.dataDir } : {}), ...(run.cacheDir ? { cacheDir: run.cacheDir } : {}), seed: run.seed });
   const backend = await useBackend(flags.resume ? run.backend : flags.backend);
+  // a user's model is checked against the dataset before anything is written
+  const model = !flags.resume && run.modelFile ? await loadUserModel({ ...run, modelFile: run.modelFile }, dataset) : undefined;
   if (!flags.resume) dir.writeConfig(run);
-  if (!flags.quiet) process.stderr.write(`srq train: ${run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.learnBits ? `, learned bits${run.targetBits !== null ? ` (budget ${run.targetBits} average)` : ''}` : run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
+  if (!flags.quiet) process.stderr.write(`srq train: ${run.modelFile ?? run.model} on ${run.dataset} (${run.limit ?? dataset.train.count} images), ${run.method} w${run.wbits}/a${run.abits}${run.learnBits ? `, learned bits${run.targetBits !== null ? ` (budget ${run.targetBits} average)` : ''}` : run.dropbits ? `, DropBits p=${run.dropbits}` : ''}, backend ${backend.backend}${backend.simd ? ' (SIMD)' : ''}, out ${out}\n`);
   await withInterrupt(async (shouldStop) => {
     try {
       // on --resume without --workers, the checkpoint's thread count (the same numbers as an uninterrupted run)
       const workers = backend.backend === 'tensorflow' ? 0 : flags.workers;
-      const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop, quiet: flags.quiet });
+      const summary = await train(run, dataset, dir, { resume: flags.resume, backend: backend.backend, workers, shouldStop, quiet: flags.quiet, model });
       const line = JSON.stringify(summary);
       if (flags.json) process.stdout.write(`${line}\n`);
       else process.stderr.write(`test error ${summary.test_error.toFixed(2)}% after ${summary.epochs} epochs, ${summary.wall_s.toFixed(0)} s, ${Math.round(summary.img_per_s)} img/s; model in ${dir.modelDir}\n`);
