@@ -173,6 +173,19 @@ describe('srq train / eval on MNIST', () => {
     expect(Object.keys(summary.bits).length).toBe(22 + 19); // 19 convs + 2 projections + fc; 19 post-ReLU activations
   });
 
+  it('trains the MobileNet-V2 of the zoo (stock layers through quantizeModel) on CIFAR-10 binary files on wasm, on 2 threads', () => {
+    const data = cifarFiles();
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--model', 'mobilenetv2', '--dataset', 'cifar10', '--data-dir', data, '--limit', '64', '--epochs', '1', '--batch-size', '32', '--workers', '1', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ epochs: 1, status: 'completed' });
+    const bits = Object.keys(summary.bits);
+    expect(bits.filter((k) => k.endsWith('/weights')).length).toBe(1 + 3 * 7 - 1 + 1 + 1); // stem, 7 blocks × (expand, dw, project) less the first block's expand, head, fc
+    expect(bits).toContain('b2_1_dw/weights');
+    expect(bits).toContain('b2_1_dw_relu6/activations');
+  });
+
   it('--model-file quantizes and fine-tunes a plain tfjs model (the tfjs-examples mnist-node model) on 2 threads, and eval reads the run', () => {
     const user = tmp();
     execFileSync(NODE, [join(repoRoot, 'scripts/tfjs-examples-model.mjs'), user], { cwd: workspaceDir });

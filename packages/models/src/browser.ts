@@ -10,6 +10,7 @@ export { ACTIVATION_NAMES, applyActivation, defaultActivationQuant, activationMa
 export { QActivation, type QActivationArgs } from './q-activation';
 export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
+export { mobilenetv2, mobilenetv2Float } from './mobilenetv2';
 export { ModelFileError } from './model-file';
 export { seekRandomStreams, quantSlots, STREAM_STRIDE } from './random-streams';
 export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';

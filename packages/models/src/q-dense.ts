@@ -9,7 +9,7 @@ export interface QDenseArgs extends QWeightLayerArgs {
 
 /**
  * A fully connected layer whose kernel is quantized in every call (see {@link QConv2D}); the
- * bias stays float. Input rank 2 (`[batch, features]`).
+ * bias stays float. Inputs of rank 2 (`[batch, features]`) or more (applied over the last axis).
  */
 export class QDense extends QWeightLayer {
   static className = 'QDense';
@@ -25,7 +25,10 @@ export class QDense extends QWeightLayer {
   }
 
   protected linear(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
-    return tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+    // inputs of rank > 2 (e.g. [batch, steps, features]): over the last axis, as tfjs' Dense
+    const flat = tf.matMul(tf.reshape(x, [-1, x.shape.at(-1)!]) as tf.Tensor2D, kernel as tf.Tensor2D);
+    return tf.reshape(flat, [...x.shape.slice(0, -1), this.units]);
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {

@@ -10,6 +10,7 @@ import { exportPacked, loadPackedModel } from './packed-export';
 import { QActivation } from './q-activation';
 import { QDepthwiseConv2D } from './q-depthwise-conv2d';
 import { quantizeModel, UnsupportedLayerError } from './quantize-model';
+import { mobilenetv2 } from './mobilenetv2';
 
 function sequentialNet(): tfl.Sequential {
   return tfl.sequential({
@@ -75,10 +76,21 @@ describe('quantizeModel', () => {
         tfl.layers.reshape({ name: 'r', targetShape: [16, 4] }),
         tfl.layers.conv1d({ name: 'c1d', filters: 2, kernelSize: 3 }),
         tfl.layers.dense({ name: 'd3', units: 2 }),
+        tfl.layers.embedding({ name: 'emb', inputDim: 4, outputDim: 2 }),
       ],
     });
     expect(() => quantizeModel(model)).toThrow(UnsupportedLayerError);
-    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dilated \(Conv2D dilated\), c1d \(Conv1D\), d3 \(Dense on inputs of rank 3\)/);
+    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dilated \(Conv2D dilated\), c1d \(Conv1D\), emb \(Embedding\)/);
+  });
+
+  it('quantizes a Dense layer on 3-D inputs over the last axis, and folds its BN', () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ name: 'd', inputShape: [4, 6], units: 5 }), tfl.layers.batchNormalization({ name: 'bn' }), tfl.layers.activation({ name: 'r', activation: 'relu' })] });
+    const x = tf.randomNormal([3, 4, 6], 0, 1, 'float32', 8);
+    const fp = quantizeModel(model, { method: 'fp' });
+    expect(maxDiff(fp.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThan(1e-5);
+    const q = quantizeModel(model, { method: 'srq', weightBits: 4, activationBits: 4 });
+    expect((q.predict(x) as tf.Tensor).shape).toEqual([3, 4, 5]);
+    expect(Object.keys(modelReport(q).bits)).toEqual(['d/weights', 'r/activations']);
   });
 });
 
@@ -272,5 +284,22 @@ describe('BatchNormalization folding', () => {
     const loaded = await loadPackedModel(dir);
     expect(loaded.layers.map((l) => l.getClassName())).not.toContain('BatchNormalization');
     expect(maxDiff(loaded.predict(x) as tf.Tensor, before)).toBe(0);
+  });
+});
+
+describe('the zoo MobileNet-V2 (stock layers converted by quantizeModel)', () => {
+  it('folds every BN, quantizes depthwise kernels per channel and ReLU6 outputs on [0, 6], and trains', async () => {
+    const model = mobilenetv2({ method: 'srq', weightBits: 2, activationBits: 2 });
+    const classes = model.layers.map((l) => l.getClassName());
+    expect(classes).not.toContain('BatchNormalization');
+    expect(classes.filter((c) => c === 'QDepthwiseConv2D')).toHaveLength(7);
+    const relu6 = model.layers.find((l) => l.name === 'stem_relu6') as QActivation;
+    expect(relu6.activationQuant!.quantizer.initMax).toBe(6);
+    const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: (yt: tf.Tensor, yp: tf.Tensor) => tf.losses.softmaxCrossEntropy(yt, yp) }); // logits out
+    const history = await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    expect(Number.isFinite(history.history.loss![0] as number)).toBe(true);
+    expect(modelReport(model).compute).toHaveLength(1 + 3 * 7 - 1 + 1 + 1);
   });
 });

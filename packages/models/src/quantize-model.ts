@@ -41,7 +41,7 @@ export class UnsupportedLayerError extends SrqError {
   constructor(layers: string[]) {
     super(
       'UNSUPPORTED_LAYERS',
-      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense on 2-D inputs, activations, and weight-free layers, each used once).`,
+      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, activations, and weight-free layers, each used once).`,
       { layers },
     );
   }
@@ -123,8 +123,7 @@ function foldableBatchNorms(model: tfl.LayersModel): Map<string, tfl.layers.Laye
  * weight layers float.
  *
  * @throws {@link UnsupportedLayerError} listing every layer it cannot rebuild (other layer types,
- *   layers used more than once, nested models, channels-first or dilated convolutions, Dense on
- *   inputs of rank above 2)
+ *   layers used more than once, nested models, channels-first or dilated convolutions)
  * @example
  * ```ts
  * const q = quantizeModel(myModel, { method: 'srq', weightBits: 2, activationBits: 2, overrides: { logits: { weightBits: 8 } } });
@@ -205,11 +204,6 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
         const dw = new QDepthwiseConv2D({ name: `${layer.name}_depthwise`, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: false, weightQuant: plan.weights(position === 'first' ? 'first' : 'middle', `${layer.name}_depthwise`, 2) });
         const pw = new QConv2D({ name: layer.name, filters: c.filters as number, kernelSize: 1, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position === 'last' ? 'last' : 'middle', layer.name), ...bn });
         return { layers: [dw, pw, ...after], copy: () => (copyInto(dw, ['kernel'], [weights[0]!]), copyInto(pw, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights.slice(1), ...foldWeights])) };
-      }
-      const rank = layer.inboundNodes[0]?.inputTensors[0]?.shape.length;
-      if (rank !== 2) {
-        unsupported.push(`${layer.name} (Dense on inputs of rank ${rank})`);
-        return null;
       }
       const q = new QDense({ name: layer.name, units: c.units as number, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
       return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };

@@ -3,6 +3,7 @@ import { QuantPlan, type ModelQuantConfig } from './model-quant-config';
 import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
 import { QDense } from './q-dense';
+import { mobilenetv2 } from './mobilenetv2';
 
 /** Input shape and classes of a zoo model. */
 export interface ZooOptions {
@@ -102,6 +103,6 @@ export function resnet20(quant: ModelQuantConfig = {}, options: ZooOptions = {})
 }
 
 /** The zoo by name. */
-export const ZOO = { lenet5, vgg7, resnet20 } as const;
+export const ZOO = { lenet5, vgg7, resnet20, mobilenetv2 } as const;
 /** A zoo model name. */
 export type ZooName = keyof typeof ZOO;
