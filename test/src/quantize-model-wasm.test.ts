@@ -69,4 +69,20 @@ describe('quantizeModel on wasm', () => {
     expect(loss.at(-1)!).toBeLessThan(loss[0]!);
     tf.dispose([x, y]);
   });
+
+  it.each<[string, () => tfl.LayersModel, number[], 'float32' | 'int32']>([
+    ['Conv1D', () => tfl.sequential({ layers: [tfl.layers.conv1d({ inputShape: [12, 3], filters: 4, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [12, 3], 'float32'],
+    ['Conv2DTranspose + BN', () => tfl.sequential({ layers: [tfl.layers.conv2dTranspose({ inputShape: [4, 4, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.batchNormalization({}), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [4, 4, 3], 'float32'],
+    ['Embedding', () => tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 6 }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [6], 'int32'],
+    ['Dense on 3-D inputs', () => tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4, 6], units: 8, activation: 'tanh' }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [4, 6], 'float32'],
+  ])('%s trains with model.fit at 2/2', async (_, build, shape, dtype) => {
+    const q = quantizeModel(build(), { method: 'srq', weightBits: 2, activationBits: 2 });
+    const x = dtype === 'int32' ? tf.randomUniform([32, ...shape], 0, 20, 'int32', 1) : tf.randomUniform([32, ...shape], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.randomUniform([32], 0, 10, 'int32', 2), 10);
+    q.compile({ optimizer: tf.train.adam(1e-2), loss: (yt: tf.Tensor, yp: tf.Tensor) => tf.losses.softmaxCrossEntropy(yt, yp) });
+    const loss = (await q.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 })).history.loss as number[];
+    expect(loss.every(Number.isFinite)).toBe(true);
+    expect(loss.at(-1)!).toBeLessThan(loss[0]!);
+    tf.dispose([x, y]);
+  });
 });

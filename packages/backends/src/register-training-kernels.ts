@@ -3,13 +3,14 @@ import { conv2dBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './wasm/conv2d-backprop-input';
 import { batchMatMulConfig } from './wasm/batch-mat-mul';
 import { maxPoolGradConfig } from './wasm/max-pool-grad';
+import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
 import { depthwiseConv2dBackpropFilterConfig, depthwiseConv2dBackpropInputConfig } from './wasm/depthwise-conv2d-backprop';
 import { STOCK_KERNELS } from './stock-kernels';
 import { FUSED_SRQ_KERNELS } from './fused-srq-kernel';
 
 /** The kernels that make a backend train quantized conv nets fast, per backend. */
 export const TRAINING_KERNELS: Record<'wasm' | 'cpu', tf.KernelConfig[]> = {
-  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, depthwiseConv2dBackpropInputConfig, depthwiseConv2dBackpropFilterConfig, batchMatMulConfig, maxPoolGradConfig, ...FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'wasm')],
+  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, depthwiseConv2dBackpropInputConfig, depthwiseConv2dBackpropFilterConfig, batchMatMulConfig, maxPoolGradConfig, unsortedSegmentSumConfig, ...FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'wasm')],
   cpu: FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'cpu'),
 };
 

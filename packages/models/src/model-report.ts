@@ -45,7 +45,7 @@ export interface ModelReport {
 /** Bits of the network's input (pixels) in a quantized model's BOPs; a float model counts 32. */
 export const INPUT_BITS = 8;
 
-const COMPUTE_LAYERS = new Set(['QConv2D', 'QDepthwiseConv2D', 'QDense', 'Conv2D', 'DepthwiseConv2D', 'Dense']);
+const COMPUTE_LAYERS = new Set(['QConv1D', 'QConv2D', 'QConv2DTranspose', 'QDepthwiseConv2D', 'QDense', 'Conv1D', 'Conv2D', 'Conv2DTranspose', 'DepthwiseConv2D', 'Dense']);
 
 /** Bits of the values a layer reads: the nearest quantized activation upstream, else the input's. */
 function inputBits(layer: tfl.layers.Layer, inputDefault: number, memo: Map<tfl.layers.Layer, number>): number {
@@ -110,7 +110,9 @@ export function modelReport(model: tfl.LayersModel): ModelReport {
     const kernel = layer.weights.find((w) => /kernel(_\d+)?$/.test(w.name.slice(w.name.lastIndexOf('/') + 1)));
     if (!kernel) continue;
     const out = layer.outputShape as number[];
-    const macs = out.slice(1, -1).reduce((a, b) => a * b, 1) * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    // every output position applies the whole kernel; a transposed convolution, every input position
+    const positions = layer.getClassName().endsWith('Conv2DTranspose') ? (layer.inboundNodes[0]!.inputTensors[0]!.shape as number[]) : out;
+    const macs = positions.slice(1, -1).reduce((a, b) => a * b, 1) * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);
     const q = quantized.find((t) => t.layer === layer.name && t.tensor === 'weights');
     const weightBits = q ? q.learnedBits : 32;
     const inBits = inputBits(layer, inputDefault, memo);

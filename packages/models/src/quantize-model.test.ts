@@ -74,13 +74,11 @@ describe('quantizeModel', () => {
         tfl.layers.conv2d({ name: 'ok', inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }),
         tfl.layers.conv2d({ name: 'dilated', filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' }),
         tfl.layers.reshape({ name: 'r', targetShape: [16, 4] }),
-        tfl.layers.conv1d({ name: 'c1d', filters: 2, kernelSize: 3 }),
-        tfl.layers.dense({ name: 'd3', units: 2 }),
-        tfl.layers.embedding({ name: 'emb', inputDim: 4, outputDim: 2 }),
+        tfl.layers.thresholdedReLU({ name: 'thr' }),
       ],
     });
     expect(() => quantizeModel(model)).toThrow(UnsupportedLayerError);
-    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dilated \(Conv2D dilated\), c1d \(Conv1D\), emb \(Embedding\)/);
+    expect(() => quantizeModel(model)).toThrow(/cannot rebuild these layers: dilated \(Conv2D dilated\), thr \(ThresholdedReLU\)/);
   });
 
   it('quantizes a Dense layer on 3-D inputs over the last axis, and folds its BN', () => {
@@ -301,5 +299,40 @@ describe('the zoo MobileNet-V2 (stock layers converted by quantizeModel)', () =>
     const history = await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
     expect(Number.isFinite(history.history.loss![0] as number)).toBe(true);
     expect(modelReport(model).compute).toHaveLength(1 + 3 * 7 - 1 + 1 + 1);
+  });
+});
+
+describe.each<[string, () => tfl.LayersModel, () => tf.Tensor, string, number]>([
+  ['Conv1D', () => tfl.sequential({ layers: [tfl.layers.conv1d({ name: 'l', inputShape: [10, 3], filters: 4, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 10, 3], 0, 1, 'float32', 1), 'QConv1D', 8 * 3 * 3 * 4],
+  ['Conv2DTranspose', () => tfl.sequential({ layers: [tfl.layers.conv2dTranspose({ name: 'l', inputShape: [4, 4, 3], filters: 2, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.batchNormalization({}), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 4, 4, 3], 0, 1, 'float32', 2), 'QConv2DTranspose', 16 * 3 * 3 * 2 * 3],
+  ['Embedding', () => tfl.sequential({ layers: [tfl.layers.embedding({ name: 'l', inputDim: 20, outputDim: 4, inputLength: 5 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.tensor2d([[1, 2, 3, 4, 5], [0, 19, 7, 7, 1]]), 'QEmbedding', 0],
+  ['DepthwiseConv2D', () => tfl.sequential({ layers: [tfl.layers.depthwiseConv2d({ name: 'l', inputShape: [6, 6, 3], kernelSize: 3, depthMultiplier: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 6, 6, 3], 0, 1, 'float32', 3), 'QDepthwiseConv2D', 16 * 3 * 3 * 3 * 2],
+  ['Dense on 3-D inputs', () => tfl.sequential({ layers: [tfl.layers.dense({ name: 'l', inputShape: [4, 6], units: 5 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 4, 6], 0, 1, 'float32', 4), 'QDense', 4 * 6 * 5],
+])('%s everywhere', (_, build, input, cls, macs) => {
+  const quantized = () => quantizeModel(build(), { method: 'srq', weightBits: 2, activationBits: 2 });
+
+  it('converts, and modelReport counts its bits and MACs', () => {
+    const q = quantized();
+    const layer = q.getLayer('l');
+    expect(layer.getClassName()).toBe(cls);
+    q.predict(input());
+    const report = modelReport(q);
+    expect(report.bits['l/weights']).toBe(2);
+    const compute = report.compute.find((c) => c.layer === 'l');
+    if (macs) expect(compute?.macs).toBe(macs);
+    else expect(compute).toBeUndefined(); // a table lookup: no multiply-accumulates
+  });
+
+  it('trains a step, saves and reloads, and exports packed, with identical outputs', async () => {
+    const q = quantized();
+    const x = input();
+    q.compile({ optimizer: tf.train.adam(1e-2), loss: 'meanSquaredError' });
+    await q.fit(x, tf.randomNormal([x.shape[0]!, 2], 0, 1, 'float32', 9), { epochs: 1, verbose: 0 });
+    const before = q.predict(x) as tf.Tensor;
+    const dir = mkdtempSync(join(tmpdir(), 'srq-layer-'));
+    await q.save(fileSystem(join(dir, 'saved')));
+    expect(maxDiff((await tfl.loadLayersModel(fileSystem(join(dir, 'saved')))).predict(x) as tf.Tensor, before)).toBe(0);
+    await exportPacked(q, join(dir, 'packed'));
+    expect(maxDiff((await loadPackedModel(join(dir, 'packed'))).predict(x) as tf.Tensor, before)).toBe(0);
   });
 });

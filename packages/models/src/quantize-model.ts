@@ -8,6 +8,9 @@ import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
 import { QDense } from './q-dense';
 import { QDepthwiseConv2D } from './q-depthwise-conv2d';
+import { QConv1D } from './q-conv1d';
+import { QConv2DTranspose } from './q-conv2d-transpose';
+import { QEmbedding } from './q-embedding';
 
 /** Per-layer choices of {@link quantizeModel}, by layer name. */
 export interface LayerOverride {
@@ -41,7 +44,7 @@ export class UnsupportedLayerError extends SrqError {
   constructor(layers: string[]) {
     super(
       'UNSUPPORTED_LAYERS',
-      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, activations, and weight-free layers, each used once).`,
+      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Dense, Embedding, activations, and weight-free layers, each used once).`,
       { layers },
     );
   }
@@ -55,7 +58,7 @@ const CLONED = new Set([
 ]);
 
 /** Layers with a kernel that quantizeModel quantizes. */
-const WEIGHT_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
+const WEIGHT_LAYERS = new Set(['Conv1D', 'Conv2D', 'Conv2DTranspose', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense', 'Embedding']);
 
 interface Replacement {
   layers: tfl.layers.Layer[];
@@ -82,8 +85,8 @@ const BN_WEIGHTS = ['gamma', 'beta', 'moving_mean', 'moving_variance'];
 
 /** What is wrong with a convolution config for quantizeModel, or null. */
 function convProblem(cls: string, c: { padding: string; dataFormat: string; dilationRate: number | number[] }): string | null {
-  if (c.dataFormat !== 'channelsLast') return `${cls} channels-first`;
-  if ([c.dilationRate].flat().some((d) => d !== 1)) return `${cls} dilated`;
+  if (c.dataFormat !== undefined && c.dataFormat !== 'channelsLast') return `${cls} channels-first`;
+  if ([c.dilationRate ?? 1].flat().some((d) => d !== 1)) return `${cls} dilated`;
   if (c.padding !== 'valid' && c.padding !== 'same') return `${cls} padding ${c.padding}`;
   return null;
 }
@@ -178,7 +181,7 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
     const c = layer.getConfig() as Record<string, unknown> & { activation?: string; useBias: boolean; padding: 'valid' | 'same'; dataFormat: string; dilationRate: number | number[] };
     const weights = layer.getWeights();
     if (WEIGHT_LAYERS.has(cls)) {
-      const problem = cls === 'Dense' ? null : convProblem(cls, c);
+      const problem = cls === 'Dense' ? null : cls === 'Embedding' ? (c.maskZero ? 'Embedding with maskZero' : null) : convProblem(cls, c);
       if (problem) {
         unsupported.push(`${layer.name} (${problem})`);
         return null;
@@ -194,6 +197,18 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       if (cls === 'Conv2D') {
         const q = new QConv2D({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
         return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+      }
+      if (cls === 'Conv1D') {
+        const q = new QConv1D({ name: layer.name, filters: c.filters as number, kernelSize: [c.kernelSize].flat()[0] as number, strides: [c.strides].flat()[0] as number, padding: c.padding, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
+        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+      }
+      if (cls === 'Conv2DTranspose') {
+        const q = new QConv2DTranspose({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, config.perChannel ? 2 : undefined), ...bn });
+        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+      }
+      if (cls === 'Embedding') {
+        const q = new QEmbedding({ name: layer.name, inputDim: c.inputDim as number, outputDim: c.outputDim as number, weightQuant: plan.weights(position, layer.name) });
+        return { layers: [q], copy: () => copyInto(q, ['kernel'], weights) };
       }
       if (cls === 'DepthwiseConv2D') {
         const q = new QDepthwiseConv2D({ name: layer.name, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, 2), ...bn });

@@ -1,7 +1,7 @@
 // Each kernel registered for wasm is checked against the CPU backend (the reference) on random
 // inputs: the gradients of conv2d with respect to the filter and the input, for strides and paddings
 // that the zoo models use and a few they do not; the depthwise conv2d gradients (which wasm lacks);
-// matMul with every transpose; the max-pool gradient.
+// the gather gradient (UnsortedSegmentSum, also missing); matMul with every transpose; the max-pool gradient.
 import '@tensorflow/tfjs-layers'; // registers the op gradients
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -77,6 +77,23 @@ describe('wasm training kernels match the CPU backend', () => {
     expect(out.dx.length).toBe(ref.dx.length);
     expect(maxRelError(out.dx, ref.dx)).toBeLessThan(1e-5);
     expect(maxRelError(out.df, ref.df)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    { table: [20, 4], ids: [3, 6] },
+    { table: [7, 2, 3], ids: [11] },
+  ])('gather gradient (UnsortedSegmentSum) for an embedding table %j', async ({ table, ids }) => {
+    const grad = (seed: number) =>
+      tf.tidy(() => {
+        const t = tf.randomNormal(table, 0, 1, 'float32', seed);
+        const idx = tf.randomUniform(ids, 0, table[0]!, 'int32', seed + 1);
+        const dy = tf.randomNormal([...ids, ...table.slice(1)], 0, 1, 'float32', seed + 2);
+        return tf.grad((a: tf.Tensor) => tf.gather(a, idx))(t, dy).dataSync() as Float32Array;
+      });
+    await tf.setBackend('cpu');
+    const ref = grad(5);
+    await tf.setBackend('wasm');
+    expect(maxRelError(grad(5), ref)).toBeLessThan(1e-6);
   });
 
   const MATMULS: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
