@@ -35,7 +35,6 @@ export class FoldedBatchNorm {
   private movingMean: tfl.LayerVariable | null = null;
   private movingVariance: tfl.LayerVariable | null = null;
   private stepsVar: tfl.LayerVariable | null = null;
-  private steps: number | null = null;
 
   constructor(readonly config: BatchNormFoldConfig) {}
 
@@ -57,8 +56,9 @@ export class FoldedBatchNorm {
     let mean = this.movingMean!.read();
     let variance = this.movingVariance!.read();
     if (training) {
-      this.steps ??= this.stepsVar!.read().dataSync()[0]!;
-      if (this.steps < this.config.freezeAfter) {
+      // read every call (one number): data-parallel replicas and resumed runs get it with the weights
+      const steps = this.stepsVar!.read().dataSync()[0]!;
+      if (steps < this.config.freezeAfter) {
         const z = output();
         const moments = tf.moments(z, z.shape.slice(0, -1).map((_, i) => i));
         mean = moments.mean;
@@ -67,8 +67,7 @@ export class FoldedBatchNorm {
         this.movingMean!.write(tf.add(tf.mul(this.movingMean!.read(), m), tf.mul(mean, 1 - m)));
         this.movingVariance!.write(tf.add(tf.mul(this.movingVariance!.read(), m), tf.mul(variance, 1 - m)));
       }
-      this.steps += 1;
-      this.stepsVar!.write(tf.scalar(this.steps));
+      this.stepsVar!.write(tf.scalar(steps + 1));
     }
     const scale = tf.div(this.gamma!.read(), tf.sqrt(tf.add(variance, this.config.epsilon)));
     const centred = bias ? tf.sub(bias, mean) : tf.neg(mean);
