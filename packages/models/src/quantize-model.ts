@@ -158,8 +158,8 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
     return plans.get(key)!;
   };
   /** The QActivation after (or in place of) layer `owner`: function `fn`, its quantizer by kind; none when neither is needed. */
-  const activation = (owner: string, name: string, fn: string, options: ActivationOptions = {}): QActivation[] => {
-    const kind = config.overrides?.[owner]?.activationQuant ?? defaultActivationQuant(fn);
+  const activation = (owner: string, name: string, fn: string, options: ActivationOptions = {}, kindByDefault = defaultActivationQuant(fn)): QActivation[] => {
+    const kind = config.overrides?.[owner]?.activationQuant ?? kindByDefault;
     if (fn === 'linear' && kind === 'none') return [];
     const plan = planFor(owner);
     const activationQuant = kind === 'none' ? null : plan.activations(name, { signed: kind === 'signed', initMax: kind === 'unsigned' ? activationMax(fn, options) : null });
@@ -232,17 +232,11 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       const [ctor, fromConfig] = tf.serialization.SerializationMap.getMap().classNameMap[cls]!;
       const clone = fromConfig(ctor, layer.getConfig()) as unknown as tfl.layers.Layer;
       // PReLU has learned slopes: kept float, its output quantized on a signed grid
-      const after = cls === 'PReLU' ? signedAfter(layer.name) : [];
+      const after = cls === 'PReLU' ? activation(layer.name, `${layer.name}_act`, 'linear', {}, 'signed') : [];
       return { layers: [clone, ...after], copy: () => weights.length && clone.setWeights(weights) };
     }
     unsupported.push(`${layer.name} (${cls})`);
     return null;
-  };
-  /** The signed activation quantizer after a PReLU (its slopes are learned: no fixed function). */
-  const signedAfter = (owner: string): QActivation[] => {
-    const kind = config.overrides?.[owner]?.activationQuant ?? 'signed';
-    if (kind === 'none') return [];
-    return [new QActivation({ name: `${owner}_act`, activation: 'linear', activationQuant: planFor(owner).activations(`${owner}_act`, { signed: kind === 'signed' }) })];
   };
 
   const replacements = new Map(model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((l) => [l.name, replace(l)] as const));
