@@ -98,7 +98,7 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
 function foldableBatchNorms(model: tfl.LayersModel): Map<string, tfl.layers.Layer> {
   const folds = new Map<string, tfl.layers.Layer>();
   for (const layer of model.layers) {
-    if (!WEIGHT_LAYERS.has(layer.getClassName()) || layer.inboundNodes.length !== 1) continue;
+    if (!WEIGHT_LAYERS.has(layer.getClassName()) || layer.getClassName() === 'Embedding' || layer.inboundNodes.length !== 1) continue;
     if (activationName((layer.getConfig() as { activation?: string }).activation ?? 'linear') !== 'linear') continue;
     const consumers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
     const bn = consumers[0];
@@ -193,18 +193,19 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       const conv = { kernelSize: c.kernelSize as [number, number], strides: c.strides as [number, number], padding: c.padding };
       const fold = foldOf(layer.name);
       const bn = fold ? { batchNorm: fold.batchNorm } : {};
-      const foldWeights = fold?.weights ?? [];
+      /** Copies the layer's own weights (and the folded BN's) into its replacement, by name. */
+      const copyOwn = (q: tfl.layers.Layer, skip = 0) => () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights.slice(skip), ...(fold?.weights ?? [])]);
       if (cls === 'Conv2D') {
         const q = new QConv2D({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
-        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+        return { layers: [q, ...after], copy: copyOwn(q) };
       }
       if (cls === 'Conv1D') {
         const q = new QConv1D({ name: layer.name, filters: c.filters as number, kernelSize: [c.kernelSize].flat()[0] as number, strides: [c.strides].flat()[0] as number, padding: c.padding, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
-        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+        return { layers: [q, ...after], copy: copyOwn(q) };
       }
       if (cls === 'Conv2DTranspose') {
         const q = new QConv2DTranspose({ name: layer.name, filters: c.filters as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, config.perChannel ? 2 : undefined), ...bn });
-        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+        return { layers: [q, ...after], copy: copyOwn(q) };
       }
       if (cls === 'Embedding') {
         const q = new QEmbedding({ name: layer.name, inputDim: c.inputDim as number, outputDim: c.outputDim as number, weightQuant: plan.weights(position, layer.name) });
@@ -212,16 +213,16 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
       }
       if (cls === 'DepthwiseConv2D') {
         const q = new QDepthwiseConv2D({ name: layer.name, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name, 2), ...bn });
-        return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+        return { layers: [q, ...after], copy: copyOwn(q) };
       }
       if (cls === 'SeparableConv2D') {
         // depthwise then pointwise, as tf.separableConv2d computes it; both kernels quantized, a BN folds into the pointwise one
         const dw = new QDepthwiseConv2D({ name: `${layer.name}_depthwise`, depthMultiplier: c.depthMultiplier as number, ...conv, useBias: false, weightQuant: plan.weights(position === 'first' ? 'first' : 'middle', `${layer.name}_depthwise`, 2) });
         const pw = new QConv2D({ name: layer.name, filters: c.filters as number, kernelSize: 1, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position === 'last' ? 'last' : 'middle', layer.name), ...bn });
-        return { layers: [dw, pw, ...after], copy: () => (copyInto(dw, ['kernel'], [weights[0]!]), copyInto(pw, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights.slice(1), ...foldWeights])) };
+        return { layers: [dw, pw, ...after], copy: () => (copyInto(dw, ['kernel'], [weights[0]!]), copyOwn(pw, 1)()) };
       }
       const q = new QDense({ name: layer.name, units: c.units as number, useBias: c.useBias, activation: fused, weightQuant: plan.weights(position, layer.name), ...bn });
-      return { layers: [q, ...after], copy: () => copyInto(q, [...own(c.useBias), ...(fold ? BN_WEIGHTS : [])], [...weights, ...foldWeights]) };
+      return { layers: [q, ...after], copy: copyOwn(q) };
     }
     if (foldedBn.has(layer.name)) return { layers: [], copy: () => undefined }; // folded into the layer before it
     if (cls === 'Activation') return { layers: activation(layer.name, layer.name, activationName(c.activation ?? 'linear')), copy: () => undefined };
