@@ -5,7 +5,7 @@
 // quantized training from scratch for the same 2 epochs in all. Resumable: finished runs are kept.
 // Usage: node scripts/fine-tune-results.mjs [OUT] [--limit N]   (default results/fine-tune-mnist)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,5 +55,4 @@ writeFileSync(tmp, md.join('\n'));
 renameSync(tmp, join(out, 'results.md'));
 writeFileSync(join(out, 'results.json.tmp'), `${JSON.stringify({ command, runs: rows.map(({ id, test_error, epochs, wall_s, img_per_s, bits }) => ({ id, test_error, epochs, wall_s, img_per_s, bits })) }, null, 2)}\n`);
 renameSync(join(out, 'results.json.tmp'), join(out, 'results.json'));
-rmSync(join(out, 'untrained', 'weights.bin.tmp'), { force: true });
 process.stdout.write(md.join('\n'));
