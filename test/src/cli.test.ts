@@ -190,10 +190,11 @@ describe('srq train / eval on MNIST', () => {
     const user = tmp();
     execFileSync(NODE, [join(repoRoot, 'scripts/tfjs-examples-model.mjs'), user], { cwd: workspaceDir });
     const out = join(tmp(), 'run');
-    const r = srq(['train', '--model-file', join(user, 'model.json'), '--limit', '512', '--epochs', '1', '--batch-size', '64', '--workers', '1', '--out', out, '--json', '--quiet']);
+    const r = srq(['train', '--model-file', join(user, 'model.json'), '--limit', '1024', '--epochs', '1', '--batch-size', '64', '--workers', '1', '--out', out, '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    expect(summary.test_error).toBeLessThan(80); // learns from 512 images through its softmax output
+    // learns from 1,024 images through its softmax output (chance: 90 %; its dropout is unseeded, so runs vary: 52–68 % seen)
+    expect(summary.test_error).toBeLessThan(80);
     expect(summary.bits['conv2d_Conv2D1/weights']).toBe(2);
     const e = srq(['eval', '--model-dir', out, '--limit', '200', '--json']);
     expect(e.status, e.stderr).toBe(0);
