@@ -65,6 +65,12 @@ function inputBits(layer: tfl.layers.Layer, inputDefault: number, memo: Map<tfl.
   return result;
 }
 
+/** The calls (inbound nodes) of `layer` that belong to `model`'s graph. */
+function callsIn(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer['inboundNodes'] {
+  const own = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
+  return layer.inboundNodes.filter((_, i) => !own || own.has(`${layer.name}_ib-${i}`));
+}
+
 function slotOf(layer: tfl.layers.Layer): QuantSlot | null {
   return (layer as unknown as { slot?: QuantSlot | null }).slot ?? null;
 }
@@ -109,10 +115,13 @@ export function modelReport(model: tfl.LayersModel): ModelReport {
     if (!COMPUTE_LAYERS.has(layer.getClassName())) continue;
     const kernel = layer.weights.find((w) => /kernel(_\d+)?$/.test(w.name.slice(w.name.lastIndexOf('/') + 1)));
     if (!kernel) continue;
-    const out = layer.outputShape as number[];
-    // every output position applies the whole kernel; a transposed convolution, every input position
-    const positions = layer.getClassName().endsWith('Conv2DTranspose') ? (layer.inboundNodes[0]!.inputTensors[0]!.shape as number[]) : out;
-    const macs = positions.slice(1, -1).reduce((a, b) => a * b, 1) * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+    // every output position applies the whole kernel; a transposed convolution, every input
+    // position; a shared layer, at each of its calls in this model
+    const transposed = layer.getClassName().endsWith('Conv2DTranspose');
+    const positions = callsIn(model, layer)
+      .map((node) => (transposed ? node.inputTensors[0]! : node.outputTensors[0]!).shape.slice(1, -1).reduce((a: number, b) => a * (b ?? 1), 1))
+      .reduce((a, b) => a + b, 0);
+    const macs = positions * kernel.shape.reduce((a: number, b) => a * (b ?? 1), 1);
     const q = quantized.find((t) => t.layer === layer.name && t.tensor === 'weights');
     const weightBits = q ? q.learnedBits : 32;
     const inBits = inputBits(layer, inputDefault, memo);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fileSystem } from './fs-io';
 import { exportPacked, loadPackedModel } from './packed-export';
 import { packCodes, unpackCodes } from './packed-format';
+import { serveDir } from './serve-dir.test-helper';
 import { lenet5 } from './zoo';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'srq-export-'));
@@ -46,26 +47,18 @@ describe('packed export', () => {
 
 describe('loading a packed export over HTTP (as browsers do)', () => {
   it('loadPackedModelFromUrl gives the outputs of loadPackedModel, and a clear error for a missing file', async () => {
-    const { createServer } = await import('node:http');
-    const { readFileSync, existsSync } = await import('node:fs');
     const { loadPackedModelFromUrl } = await import('./packed-format');
     const dir = tmp();
     const model = lenet5({ method: 'srq', weightBits: 2, activationBits: 3 });
     const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 3);
     model.predict(x); // initialises the quantizers
     await exportPacked(model, dir);
-    const server = createServer((req, res) => {
-      const file = join(dir, (req.url ?? '/').slice(1));
-      if (!existsSync(file)) return void res.writeHead(404).end();
-      res.writeHead(200).end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
+    const server = await serveDir(dir);
     try {
-      const viaHttp = await loadPackedModelFromUrl(`http://127.0.0.1:${port}/model.json`);
+      const viaHttp = await loadPackedModelFromUrl(server.url('model.json'));
       const viaFs = await loadPackedModel(dir);
       expect(Array.from((viaHttp.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((viaFs.predict(x) as tf.Tensor).dataSync()));
-      await expect(loadPackedModelFromUrl(`http://127.0.0.1:${port}/missing/model.json`)).rejects.toThrow(/Could not fetch .*missing\/model\.json \(HTTP 404\)/);
+      await expect(loadPackedModelFromUrl(server.url('missing/model.json'))).rejects.toThrow(/Could not fetch .*missing\/model\.json \(HTTP 404\)/);
     } finally {
       server.close();
     }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileSystem } from './fs-io';
 import { modelReport } from './model-report';
 import { exportPacked, loadPackedModel } from './packed-export';
+import { loadPackedModelFromUrl } from './packed-format';
+import { serveDir } from './serve-dir.test-helper';
 import { QActivation } from './q-activation';
 import { QDepthwiseConv2D } from './q-depthwise-conv2d';
 import { quantizeModel, UnsupportedLayerError } from './quantize-model';
@@ -65,10 +67,6 @@ describe('quantizeModel', () => {
   });
 
   it('lists every unsupported layer in one error', () => {
-    const shared = tfl.layers.dense({ name: 'shared', units: 6 });
-    const input = tfl.input({ shape: [6] });
-    const twice = shared.apply(shared.apply(input)) as tfl.SymbolicTensor;
-    expect(() => quantizeModel(tfl.model({ inputs: input, outputs: twice }))).toThrow(/shared \(Dense, used 2 times\)/);
     const model = tfl.sequential({
       layers: [
         tfl.layers.conv2d({ name: 'ok', inputShape: [8, 8, 1], filters: 2, kernelSize: 3 }),
@@ -304,12 +302,63 @@ describe('the zoo MobileNet-V2 (stock layers converted by quantizeModel)', () =>
   });
 });
 
+/** One Dense layer `l` called twice in a row (its weights and quantizers shared by both calls). */
+function sharedDense(): tfl.LayersModel {
+  const input = tfl.input({ shape: [6] });
+  const shared = tfl.layers.dense({ name: 'l', units: 6, activation: 'relu' });
+  const twice = shared.apply(shared.apply(input)) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2 }).apply(twice) as tfl.SymbolicTensor });
+}
+
+/** A Sequential block (conv `l`, BN, ReLU) called inside a functional model. */
+function nestedSequential(): tfl.LayersModel {
+  const block = tfl.sequential({ name: 'block', layers: [tfl.layers.conv2d({ name: 'l', inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }), tfl.layers.batchNormalization({ name: 'l_bn' }), tfl.layers.reLU({ name: 'l_relu' })] });
+  const input = tfl.input({ shape: [6, 6, 2] });
+  const features = tfl.layers.flatten().apply(block.apply(input)) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2 }).apply(features) as tfl.SymbolicTensor });
+}
+
+describe('shared layers and nested models', () => {
+  it('a shared layer is replaced once: both calls use the same quantized layer and activation quantizer', () => {
+    const model = sharedDense();
+    const x = tf.randomNormal([3, 6], 0, 1, 'float32', 7);
+    expect(maxDiff(quantizeModel(model, { method: 'fp' }).predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBe(0);
+    const q = quantizeModel(model, { method: 'srq', weightBits: 2, activationBits: 2 });
+    expect(q.layers.filter((l) => l.name === 'l')).toHaveLength(1);
+    expect(q.getLayer('l').inboundNodes).toHaveLength(2);
+    expect(q.getLayer('l_act').inboundNodes).toHaveLength(2);
+    expect(q.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'QDense', 'QActivation', 'QDense']);
+  });
+
+  it('a nested model is inlined: its layers keep their names, its BN folds, and its outputs match in fp', () => {
+    const model = nestedSequential();
+    const x = tf.randomNormal([3, 6, 6, 2], 0, 1, 'float32', 8);
+    expect(maxDiff(quantizeModel(model, { method: 'fp' }).predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBeLessThan(1e-5);
+    const q = quantizeModel(model, { method: 'srq', weightBits: 2, activationBits: 2, overrides: { l: { weightBits: 4 } } });
+    expect(q.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'QConv2D', 'QActivation', 'Flatten', 'QDense']);
+    q.predict(x);
+    expect(modelReport(q).bits['l/weights']).toBe(4);
+  });
+
+  it('a nested model called twice shares its quantized layers between the calls', () => {
+    const block = tfl.sequential({ layers: [tfl.layers.dense({ name: 'inner', inputShape: [4], units: 4, activation: 'tanh' })] });
+    const input = tfl.input({ shape: [4] });
+    const model = tfl.model({ inputs: input, outputs: block.apply(block.apply(input)) as tfl.SymbolicTensor });
+    const x = tf.randomNormal([2, 4], 0, 1, 'float32', 9);
+    expect(maxDiff(quantizeModel(model, { method: 'fp' }).predict(x) as tf.Tensor, model.predict(x) as tf.Tensor)).toBe(0);
+    const q = quantizeModel(model, { method: 'ste', weightBits: 3, activationBits: 3 });
+    expect(q.getLayer('inner').inboundNodes).toHaveLength(2);
+  });
+});
+
 describe.each<[string, () => tfl.LayersModel, () => tf.Tensor, string, number]>([
   ['Conv1D', () => tfl.sequential({ layers: [tfl.layers.conv1d({ name: 'l', inputShape: [10, 3], filters: 4, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 10, 3], 0, 1, 'float32', 1), 'QConv1D', 8 * 3 * 3 * 4],
   ['Conv2DTranspose', () => tfl.sequential({ layers: [tfl.layers.conv2dTranspose({ name: 'l', inputShape: [4, 4, 3], filters: 2, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.batchNormalization({}), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 4, 4, 3], 0, 1, 'float32', 2), 'QConv2DTranspose', 16 * 3 * 3 * 2 * 3],
   ['Embedding', () => tfl.sequential({ layers: [tfl.layers.embedding({ name: 'l', inputDim: 20, outputDim: 4, inputLength: 5 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.tensor2d([[1, 2, 3, 4, 5], [0, 19, 7, 7, 1]]), 'QEmbedding', 0],
   ['DepthwiseConv2D', () => tfl.sequential({ layers: [tfl.layers.depthwiseConv2d({ name: 'l', inputShape: [6, 6, 3], kernelSize: 3, depthMultiplier: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 6, 6, 3], 0, 1, 'float32', 3), 'QDepthwiseConv2D', 16 * 3 * 3 * 3 * 2],
   ['Dense on 3-D inputs', () => tfl.sequential({ layers: [tfl.layers.dense({ name: 'l', inputShape: [4, 6], units: 5 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] }), () => tf.randomNormal([3, 4, 6], 0, 1, 'float32', 4), 'QDense', 4 * 6 * 5],
+  ['a shared Dense (called twice)', sharedDense, () => tf.randomNormal([3, 6], 0, 1, 'float32', 5), 'QDense', 2 * 6 * 6],
+  ['a nested Sequential (conv + BN inside a functional model)', nestedSequential, () => tf.randomNormal([3, 6, 6, 2], 0, 1, 'float32', 6), 'QConv2D', 4 * 4 * 3 * 3 * 2 * 3],
 ])('%s everywhere', (_, build, input, cls, macs) => {
   const quantized = () => quantizeModel(build(), { method: 'srq', weightBits: 2, activationBits: 2 });
 
@@ -336,5 +385,11 @@ describe.each<[string, () => tfl.LayersModel, () => tf.Tensor, string, number]>(
     expect(maxDiff((await tfl.loadLayersModel(fileSystem(join(dir, 'saved')))).predict(x) as tf.Tensor, before)).toBe(0);
     await exportPacked(q, join(dir, 'packed'));
     expect(maxDiff((await loadPackedModel(join(dir, 'packed'))).predict(x) as tf.Tensor, before)).toBe(0);
+    const server = await serveDir(join(dir, 'packed'));
+    try {
+      expect(maxDiff((await loadPackedModelFromUrl(server.url('model.json'))).predict(x) as tf.Tensor, before)).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });

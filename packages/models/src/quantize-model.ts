@@ -44,7 +44,7 @@ export class UnsupportedLayerError extends SrqError {
   constructor(layers: string[]) {
     super(
       'UNSUPPORTED_LAYERS',
-      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Dense, Embedding, activations, and weight-free layers, each used once).`,
+      `quantizeModel cannot rebuild ${layers.length === 1 ? 'this layer' : 'these layers'}: ${layers.join(', ')} (supported: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Dense, Embedding, activations, and weight-free layers).`,
       { layers },
     );
   }
@@ -91,22 +91,56 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
   return null;
 }
 
+/** The layers a model computes, nested models inlined, in an order where each comes after its inputs. */
+interface ModelGraph {
+  layers: tfl.layers.Layer[];
+  /** Calls of each layer in the graph (more than one for a shared layer). */
+  uses: Map<tfl.layers.Layer, number>;
+  /** The layers that read each layer's output; a model output counts as a reader (null). */
+  readers: Map<tfl.layers.Layer, (tfl.layers.Layer | null)[]>;
+}
+
+type Node = tfl.layers.Layer['inboundNodes'][number];
+const nodeOf = (t: tfl.SymbolicTensor): Node => t.sourceLayer.inboundNodes[t.nodeIndex]!;
+
+/** Walks `model` back from its outputs, through every nested model it calls. */
+function modelGraph(model: tfl.LayersModel): ModelGraph {
+  const graph: ModelGraph = { layers: [], uses: new Map(), readers: new Map() };
+  const seen = new Set<Node>();
+  const visit = (t: tfl.SymbolicTensor): void => {
+    const node = nodeOf(t);
+    if (seen.has(node)) return;
+    seen.add(node);
+    node.inputTensors.forEach(visit);
+    const layer = t.sourceLayer;
+    for (const up of node.inboundLayers) graph.readers.set(up, [...(graph.readers.get(up) ?? []), layer]);
+    if (layer instanceof tfl.LayersModel) return layer.outputs.forEach(visit);
+    if (layer.getClassName() === 'InputLayer') return;
+    if (!graph.uses.has(layer)) graph.layers.push(layer);
+    graph.uses.set(layer, (graph.uses.get(layer) ?? 0) + 1);
+  };
+  model.outputs.forEach(visit);
+  for (const t of model.outputs) graph.readers.set(t.sourceLayer, [...(graph.readers.get(t.sourceLayer) ?? []), null]);
+  return graph;
+}
+
 /**
- * Weight layers (by name) whose output feeds only a BatchNormalization over the last axis, and
- * that apply no activation of their own: the BN can be folded into them.
+ * Weight layers (by name), each called once, whose output feeds only a BatchNormalization over
+ * the last axis, itself called once, and that apply no activation of their own: the BN can be
+ * folded into them.
  */
-function foldableBatchNorms(model: tfl.LayersModel): Map<string, tfl.layers.Layer> {
+function foldableBatchNorms(graph: ModelGraph): Map<string, tfl.layers.Layer> {
   const folds = new Map<string, tfl.layers.Layer>();
-  for (const layer of model.layers) {
-    if (!WEIGHT_LAYERS.has(layer.getClassName()) || layer.getClassName() === 'Embedding' || layer.inboundNodes.length !== 1) continue;
+  for (const layer of graph.layers) {
+    if (!WEIGHT_LAYERS.has(layer.getClassName()) || layer.getClassName() === 'Embedding' || graph.uses.get(layer) !== 1) continue;
     if (activationName((layer.getConfig() as { activation?: string }).activation ?? 'linear') !== 'linear') continue;
-    const consumers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
-    const bn = consumers[0];
-    if (consumers.length !== 1 || bn!.getClassName() !== 'BatchNormalization' || bn!.inboundNodes.length !== 1) continue;
-    const axis = (bn!.getConfig() as { axis: number }).axis;
+    const readers = graph.readers.get(layer) ?? [];
+    const bn = readers[0];
+    if (readers.length !== 1 || !bn || bn.getClassName() !== 'BatchNormalization' || graph.uses.get(bn) !== 1) continue;
+    const axis = (bn.getConfig() as { axis: number }).axis;
     const rank = layer.outputShape.length as number;
     if (axis !== -1 && axis !== rank - 1) continue;
-    folds.set(layer.name, bn!);
+    folds.set(layer.name, bn);
   }
   return folds;
 }
@@ -123,17 +157,22 @@ function foldableBatchNorms(model: tfl.LayersModel): Map<string, tfl.layers.Laye
  * weight-free layers are cloned with their weights; a BatchNormalization right after a weight
  * layer is folded into it (`foldBatchNorm`), others are cloned (float). `overrides` skips
  * layers or sets their bits or activation quantizer; `keepFirstLastFloat` keeps the first and last
- * weight layers float.
+ * weight layers float. A layer called more than once (shared) is replaced once, and the
+ * replacement is called in each place, so the calls still share weights and quantizers. A nested
+ * model (a Sequential inside a functional model, say) is quantized recursively and inlined: its
+ * layers join the quantized model under their own names, so `overrides`, `modelReport` and
+ * `exportPacked` see them like any other.
  *
  * @throws {@link UnsupportedLayerError} listing every layer it cannot rebuild (other layer types,
- *   layers used more than once, nested models, channels-first or dilated convolutions)
+ *   channels-first or dilated convolutions)
  * @example
  * ```ts
  * const q = quantizeModel(myModel, { method: 'srq', weightBits: 2, activationBits: 2, overrides: { logits: { weightBits: 8 } } });
  * ```
  */
 export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfig = {}): tfl.LayersModel {
-  const folds = config.foldBatchNorm === false ? new Map<string, tfl.layers.Layer>() : foldableBatchNorms(model);
+  const graph = modelGraph(model);
+  const folds = config.foldBatchNorm === false ? new Map<string, tfl.layers.Layer>() : foldableBatchNorms(graph);
   const foldedBn = new Set([...folds.values()].map((bn) => bn.name));
   /** The folded BN of weight layer `name`: its config and its weights in QWeightLayer order (γ, β, moving mean, moving variance). */
   const foldOf = (name: string): { batchNorm: BatchNormFoldConfig; weights: tf.Tensor[] } | null => {
@@ -146,7 +185,7 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
     const beta = c.center ? w.shift()! : tf.zeros([channels]);
     return { batchNorm: { epsilon: c.epsilon, momentum: c.momentum, freezeAfter: config.batchNormFreezeAfter ?? BN_FREEZE_AFTER }, weights: [gamma, beta, w[0]!, w[1]!] };
   };
-  const weightLayers = model.layers.filter((l) => WEIGHT_LAYERS.has(l.getClassName()));
+  const weightLayers = graph.layers.filter((l) => WEIGHT_LAYERS.has(l.getClassName()));
   const first = weightLayers[0]?.name;
   const last = weightLayers.at(-1)?.name;
   const unsupported: string[] = [];
@@ -168,14 +207,6 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
 
   const replace = (layer: tfl.layers.Layer): Replacement | null => {
     const cls = layer.getClassName();
-    if (layer instanceof tfl.LayersModel) {
-      unsupported.push(`${layer.name} (nested ${cls} model)`);
-      return null;
-    }
-    if (layer.inboundNodes.length > 1) {
-      unsupported.push(`${layer.name} (${cls}, used ${layer.inboundNodes.length} times)`);
-      return null;
-    }
     const plan = planFor(layer.name);
     const position = layer.name === first ? 'first' : layer.name === last ? 'last' : 'middle';
     const c = layer.getConfig() as Record<string, unknown> & { activation?: string; useBias: boolean; padding: 'valid' | 'same'; dataFormat: string; dilationRate: number | number[] };
@@ -240,28 +271,44 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
     return null;
   };
 
-  const replacements = new Map(model.layers.filter((l) => l.getClassName() !== 'InputLayer').map((l) => [l.name, replace(l)] as const));
+  const replacements = new Map(graph.layers.map((l) => [l, replace(l)] as const));
   if (unsupported.length) throw new UnsupportedLayerError(unsupported);
   const modelPlan = new QuantPlan(config);
   modelPlan.checkLayerBitsUsed([...plans.values()].flatMap((p) => p.tensorsSeen));
 
-  const mapped = new Map<tfl.SymbolicTensor, tfl.SymbolicTensor>();
-  const inputs = model.inputs.map((t) => {
-    const input = tfl.input({ shape: t.shape.slice(1) as number[], name: t.sourceLayer.name });
-    mapped.set(t, input);
-    return input;
-  });
-  for (const layer of model.layers) {
-    const r = replacements.get(layer.name);
-    if (!r) continue;
-    const node = layer.inboundNodes[0]!;
-    const ins = node.inputTensors.map((t) => mapped.get(t)!);
-    let out = (r.layers.length ? r.layers[0]!.apply(ins.length === 1 ? ins[0]! : ins) : ins[0]!) as tfl.SymbolicTensor;
-    for (const next of r.layers.slice(1)) out = next.apply(out) as tfl.SymbolicTensor;
-    node.outputTensors.forEach((t) => mapped.set(t, out));
-    r.copy();
-  }
-  const quantized = tfl.model({ name: `${model.name}_quantized`, inputs, outputs: model.outputs.map((t) => mapped.get(t)!) });
+  const inputs = model.inputs.map((t) => tfl.input({ shape: t.shape.slice(1) as number[], name: t.sourceLayer.name }));
+  const copied = new Set<Replacement>();
+  /**
+   * The new graph's tensor for `t` of the original graph. `scope` maps one call's tensors: a
+   * nested model gets a scope per call, its inputs mapped to the call's; a shared layer's
+   * replacement is built once and called again.
+   */
+  const resolve = (t: tfl.SymbolicTensor, scope: Map<tfl.SymbolicTensor, tfl.SymbolicTensor>): tfl.SymbolicTensor => {
+    const known = scope.get(t);
+    if (known) return known;
+    const node = nodeOf(t);
+    const ins = node.inputTensors.map((i) => resolve(i, scope));
+    const layer = t.sourceLayer;
+    let outs: tfl.SymbolicTensor[];
+    if (layer instanceof tfl.LayersModel) {
+      const inner = new Map(layer.inputs.map((i, k) => [i, ins[k]!]));
+      outs = layer.outputs.map((o) => resolve(o, inner));
+    } else {
+      const r = replacements.get(layer)!;
+      let out = (r.layers.length ? r.layers[0]!.apply(ins.length === 1 ? ins[0]! : ins) : ins[0]!) as tfl.SymbolicTensor;
+      for (const next of r.layers.slice(1)) out = next.apply(out) as tfl.SymbolicTensor;
+      outs = [out];
+      if (!copied.has(r)) {
+        r.copy();
+        copied.add(r);
+      }
+    }
+    node.outputTensors.forEach((o, k) => scope.set(o, outs[k]!));
+    return outs[t.tensorIndex]!;
+  };
+  const root = new Map(model.inputs.map((t, k) => [t, inputs[k]!]));
+  const outputs = model.outputs.map((t) => resolve(t, root));
+  const quantized = tfl.model({ name: `${model.name}_quantized`, inputs, outputs });
   modelPlan.attachBitBudget(quantized);
   return quantized;
 }
