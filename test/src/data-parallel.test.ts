@@ -3,12 +3,12 @@
 // LeNet-5 (no DropBits, so both are deterministic), and a replica that does not match is refused;
 // memory stays flat over many steps on the main thread and in the workers; a worker's failure
 // reaches the caller with its own message, and a worker that exits does not hang the step.
-import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@srq/backends';
 import { backendMemory } from '@srq/backends';
-import { DataParallel, shardGradients, trainStep, type ReplicaRecipe } from '@srq/cli';
-import { ZOO, type ModelQuantConfig } from '@srq/models';
+import { DataParallel, reseededTopology, shardGradients, trainStep, type ReplicaRecipe } from '@srq/cli';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { quantizeModel, seekRandomStreams, ZOO, type ModelQuantConfig } from '@srq/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const recipe = (quant: ModelQuantConfig): ReplicaRecipe => ({ model: 'lenet5', quant, inputShape: [28, 28, 1], numClasses: 10, backend: 'wasm' });
@@ -50,6 +50,22 @@ describe('DataParallel', () => {
       await parallel.close();
       tf.dispose([x, y]);
     }
+  });
+
+  it("a replica of a user's model (built from its topology) draws its own DropBits masks", async () => {
+    const float = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [16], units: 16, activation: 'relu' }), tfl.layers.dense({ units: 4 })] });
+    const model = quantizeModel(float, { method: 'srq', weightBits: 3, activationBits: 3, dropBits: { p: 0.3, granularity: 'element' } });
+    const x = tf.randomUniform([8, 16], 0, 1, 'float32', 3);
+    const outputs = async (topology: object) => {
+      const replica = await tfl.models.modelFromJSON(topology as never);
+      replica.setWeights(model.getWeights());
+      seekRandomStreams(replica, 5);
+      return tf.tidy(() => Array.from((replica.apply(x, { training: true }) as tf.Tensor).dataSync()));
+    };
+    const topology = model.toJSON(null, false) as object;
+    expect(await outputs(topology)).toEqual(await outputs(topology)); // the same seeds draw the same masks
+    expect(await outputs(reseededTopology(topology, 7919))).not.toEqual(await outputs(topology));
+    tf.dispose(x);
   });
 
   it('keeps the tensors and bytes flat over 40 data-parallel training steps, on the main thread and in the worker', async () => {

@@ -22,6 +22,24 @@ export interface ReplicaRecipe {
   topology?: object;
 }
 
+/** Seed offset of data-parallel replica k (1-based): each draws its own DropBits / sampling noise. */
+const replicaSeedOffset = (k: number): number => 7919 * k;
+
+/**
+ * A copy of a model topology (`model.toJSON()`, parsed) with every `seed` in its layer configs
+ * moved by `offset`: quantizers' noise and drops, dropout, initialisers. A data-parallel replica
+ * built from it draws its own noise, as a zoo replica built with another seed does.
+ */
+export function reseededTopology(topology: object, offset: number): object {
+  const walk = (v: unknown, key?: string): unknown => {
+    if (key === 'seed' && typeof v === 'number') return v + offset;
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return walk(topology) as object;
+}
+
 /** Default data-parallel worker threads: one per CPU core beyond the main thread's. */
 export const defaultWorkers = (): number => Math.max(0, availableParallelism() - 1);
 
@@ -162,7 +180,8 @@ export class DataParallel {
         error: new SharedArrayBuffer(ERROR_BYTES),
       };
       // each replica draws its own DropBits / sampling noise
-      const replica: ReplicaRecipe = { ...recipe, quant: { ...recipe.quant, seed: (recipe.quant.seed ?? 0) + 7919 * (k + 1) } };
+      const offset = replicaSeedOffset(k + 1);
+      const replica: ReplicaRecipe = { ...recipe, quant: { ...recipe.quant, seed: (recipe.quant.seed ?? 0) + offset }, ...(recipe.topology ? { topology: reseededTopology(recipe.topology, offset) } : {}) };
       const worker = new Worker(new URL('./data-parallel-worker.js', import.meta.url), {
         workerData: { recipe: replica, buffers: b, weightShapes: model.weights.map((w) => w.shape), trainableNames: model.trainableWeights.map((w) => w.originalName) },
       });
