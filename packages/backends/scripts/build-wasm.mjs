@@ -8,7 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const kernels = [{ source: 'assembly/srq-fused.ts', name: 'srq-fused', constant: 'SRQ_FUSED_WASM' }];
+const kernels = [
+  { source: 'assembly/srq-fused.ts', name: 'srq-fused', constant: 'SRQ_FUSED_WASM' },
+  { source: 'assembly/int-conv.ts', name: 'int-conv', constant: 'INT_CONV_WASM' },
+];
 const work = mkdtempSync(join(tmpdir(), 'srq-asc-'));
 mkdirSync(join(root, 'src/generated'), { recursive: true });
 try {

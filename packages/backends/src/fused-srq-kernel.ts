@@ -1,39 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SRQ_FUSED_KERNEL, type SrqFusedAttrs } from '@srq/quantizers';
 import { runSrqFused } from './srq-wasm';
-import type { WasmHeap } from './wasm/kernel-calls';
+import { cpuMemory, wasmMemory, type KernelMemory } from './kernel-memory';
 
-/** The typed-array access a backend gives a JavaScript kernel. */
-interface Memory {
-  read(t: tf.TensorInfo): tf.backend_util.TypedArray;
-  /** Allocates an output holding a copy of `values`. */
-  output(shape: number[], values: Float32Array): tf.TensorInfo;
-}
-
-function wasmMemory(backend: tf.KernelBackend): Memory {
-  const b = backend as unknown as WasmHeap;
-  return {
-    read: (t) => b.typedArrayFromHeap(t),
-    output: (shape, values) => {
-      const out = b.makeOutput(shape, 'float32');
-      (b.typedArrayFromHeap(out) as Float32Array).set(values);
-      return out;
-    },
-  };
-}
-
-function cpuMemory(backend: tf.KernelBackend): Memory {
-  const b = backend as unknown as {
-    data: { get(id: tf.DataId): { values: tf.backend_util.TypedArray } };
-    makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-  };
-  return {
-    read: (t) => b.data.get(t.dataId).values,
-    output: (shape, values) => b.makeTensorInfo(shape, 'float32', values.slice()),
-  };
-}
-
-function fusedKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => Memory): tf.KernelConfig {
+function fusedKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
   return {
     kernelName: SRQ_FUSED_KERNEL,
     backendName,

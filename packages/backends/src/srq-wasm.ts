@@ -1,5 +1,6 @@
 import { srqFused, type SrqFusedAttrs } from '@srq/quantizers';
 import { SRQ_FUSED_WASM } from './generated/srq-fused-wasm';
+import { heapPlacer, instantiateEmbedded } from './embedded-wasm';
 
 /** The exports of assembly/srq-fused.ts. */
 interface SrqWasmExports {
@@ -29,13 +30,6 @@ let module: SrqWasmExports | null = null;
 let loading: Promise<boolean> | null = null;
 let enabled = true;
 
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const text = atob(base64);
-  const bytes = new Uint8Array(new ArrayBuffer(text.length));
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
 /**
  * Compiles the WebAssembly SIMD build of the fused `srq` kernel (assembly/srq-fused.ts), once.
  * Asynchronous because browsers refuse to compile modules over 4 KB synchronously on the main
@@ -43,16 +37,10 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * with the JavaScript `srqFused` of @srq/quantizers.
  */
 export function loadSrqWasm(): Promise<boolean> {
-  loading ??= (async () => {
-    try {
-      const compiled = await WebAssembly.compile(decode(SRQ_FUSED_WASM));
-      const instance = await WebAssembly.instantiate(compiled, { env: { abort: () => { throw new Error('srq-fused wasm abort'); } } });
-      module = instance.exports as unknown as SrqWasmExports;
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  loading ??= instantiateEmbedded<SrqWasmExports>(SRQ_FUSED_WASM, 'srq-fused').then((exports) => {
+    module = exports;
+    return exports !== null;
+  });
   return loading;
 }
 
@@ -81,12 +69,7 @@ export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32
   const m = module;
   const n = x.length;
   const channels = alpha.length;
-  let offset = m.heapBase();
-  const place = (bytes: number) => {
-    const at = offset;
-    offset += (bytes + 15) & ~15;
-    return at;
-  };
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
   const scratch = place(m.scratchBytes(attrs.window, attrs.bits, channels));
   const px = place(4 * n);
   const pAlpha = place(4 * channels);
@@ -96,8 +79,7 @@ export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32
   const pDx = place(4 * n);
   const pDrho = place(4 * n);
   const pCounts = place(4 * attrs.bits);
-  const missing = offset - m.memory.buffer.byteLength;
-  if (missing > 0) m.memory.grow(Math.ceil(missing / 65536));
+  fit();
   const heap = m.memory.buffer;
   new Float32Array(heap, px, n).set(x);
   new Float32Array(heap, pAlpha, channels).set(alpha);

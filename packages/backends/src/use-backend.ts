@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
 import { registerTrainingKernels } from './register-training-kernels';
 import { loadSrqWasm, srqWasmLoaded } from './srq-wasm';
+import { loadIntConvWasm } from './int-conv-kernel';
 
 /** Backends {@link useBackend} can select. */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'node-gpu', 'auto'] as const;
@@ -55,7 +56,7 @@ async function select(name: 'wasm' | 'cpu' | 'node-gpu'): Promise<string> {
   await tf.ready();
   // after initialisation, so that the kernels we replace have been set up (the baseline uses them)
   if (name !== 'node-gpu') {
-    await loadSrqWasm();
+    await Promise.all([loadSrqWasm(), loadIntConvWasm()]);
     registerTrainingKernels(name);
   }
   return backend;

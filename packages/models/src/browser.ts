@@ -18,4 +18,5 @@ export { ModelFileError } from './model-file';
 export { seekRandomStreams, quantSlots, STREAM_STRIDE } from './random-streams';
 export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
-export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson } from './packed-format';
+export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson, type PackedLoadOptions } from './packed-format';
+export { IntConv2D, integerModel, integerKernelAvailable, type IntConv2DArgs, type PackedKernel } from './integer-inference';

@@ -68,7 +68,8 @@ function inputBits(layer: tfl.layers.Layer, inputDefault: number, memo: Map<tfl.
 /** The calls (inbound nodes) of `layer` that belong to `model`'s graph. */
 function callsIn(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer['inboundNodes'] {
   const own = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
-  return layer.inboundNodes.filter((_, i) => !own || own.has(`${layer.name}_ib-${i}`));
+  const calls = layer.inboundNodes.filter((_, i) => own?.has(`${layer.name}_ib-${i}`));
+  return calls.length ? calls : layer.inboundNodes.slice(0, 1); // a Sequential keeps its nodes in an inner model
 }
 
 function slotOf(layer: tfl.layers.Layer): QuantSlot | null {

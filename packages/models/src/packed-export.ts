@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from './fs-io';
 import { sealOf } from '@srq/quantizers';
 import { concatBytes, ModelFileError, parseModelJson, sealModelJson } from './model-file';
-import { MODEL_JSON, packCodes, parsePackedModel, WEIGHTS, type PackedEntry, type PackedModelJson } from './packed-format';
+import { MODEL_JSON, packCodes, parsePackedModel, WEIGHTS, type PackedEntry, type PackedLoadOptions, type PackedModelJson } from './packed-format';
 import type { QuantSlot } from './quant-slot';
 import { QWeightLayer } from './q-weight-layer';
 
@@ -116,11 +116,11 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
  * @throws {@link ModelFileError} naming the file: missing, malformed, another format version,
  *   truncated or altered (length and CRC-32 recorded in `model.json`)
  */
-export async function loadPackedModel(dir: string): Promise<tfl.LayersModel> {
+export async function loadPackedModel(dir: string, options: PackedLoadOptions = {}): Promise<tfl.LayersModel> {
   const file = join(dir, MODEL_JSON);
   if (!existsSync(file)) throw new ModelFileError(`No exported model in ${dir} (missing ${MODEL_JSON}).`, file);
   const json = parseModelJson<PackedModelJson>(readFileSync(file, 'utf8'), file);
   const weightsFile = join(dir, json.weightsManifest?.[0]?.paths[0] ?? WEIGHTS);
   if (!existsSync(weightsFile)) throw new ModelFileError(`Weights file ${weightsFile} named by ${file} is missing.`, weightsFile);
-  return parsePackedModel(json, readFileSync(weightsFile), weightsFile, file);
+  return parsePackedModel(json, readFileSync(weightsFile), weightsFile, file, options);
 }

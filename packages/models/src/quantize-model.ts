@@ -11,6 +11,7 @@ import { QDepthwiseConv2D } from './q-depthwise-conv2d';
 import { QConv1D } from './q-conv1d';
 import { QConv2DTranspose } from './q-conv2d-transpose';
 import { QEmbedding } from './q-embedding';
+import { modelGraph, rebuildModel, type ModelGraph } from './model-graph';
 
 /** Per-layer choices of {@link quantizeModel}, by layer name. */
 export interface LayerOverride {
@@ -89,39 +90,6 @@ function convProblem(cls: string, c: { padding: string; dataFormat: string; dila
   if ([c.dilationRate ?? 1].flat().some((d) => d !== 1)) return `${cls} dilated`;
   if (c.padding !== 'valid' && c.padding !== 'same') return `${cls} padding ${c.padding}`;
   return null;
-}
-
-/** The layers a model computes, nested models inlined, in an order where each comes after its inputs. */
-interface ModelGraph {
-  layers: tfl.layers.Layer[];
-  /** Calls of each layer in the graph (more than one for a shared layer). */
-  uses: Map<tfl.layers.Layer, number>;
-  /** The layers that read each layer's output; a model output counts as a reader (null). */
-  readers: Map<tfl.layers.Layer, (tfl.layers.Layer | null)[]>;
-}
-
-type Node = tfl.layers.Layer['inboundNodes'][number];
-const nodeOf = (t: tfl.SymbolicTensor): Node => t.sourceLayer.inboundNodes[t.nodeIndex]!;
-
-/** Walks `model` back from its outputs, through every nested model it calls. */
-function modelGraph(model: tfl.LayersModel): ModelGraph {
-  const graph: ModelGraph = { layers: [], uses: new Map(), readers: new Map() };
-  const seen = new Set<Node>();
-  const visit = (t: tfl.SymbolicTensor): void => {
-    const node = nodeOf(t);
-    if (seen.has(node)) return;
-    seen.add(node);
-    node.inputTensors.forEach(visit);
-    const layer = t.sourceLayer;
-    for (const up of node.inboundLayers) graph.readers.set(up, [...(graph.readers.get(up) ?? []), layer]);
-    if (layer instanceof tfl.LayersModel) return layer.outputs.forEach(visit);
-    if (layer.getClassName() === 'InputLayer') return;
-    if (!graph.uses.has(layer)) graph.layers.push(layer);
-    graph.uses.set(layer, (graph.uses.get(layer) ?? 0) + 1);
-  };
-  model.outputs.forEach(visit);
-  for (const t of model.outputs) graph.readers.set(t.sourceLayer, [...(graph.readers.get(t.sourceLayer) ?? []), null]);
-  return graph;
 }
 
 /**
@@ -276,39 +244,14 @@ export function quantizeModel(model: tfl.LayersModel, config: QuantizeModelConfi
   const modelPlan = new QuantPlan(config);
   modelPlan.checkLayerBitsUsed([...plans.values()].flatMap((p) => p.tensorsSeen));
 
-  const inputs = model.inputs.map((t) => tfl.input({ shape: t.shape.slice(1) as number[], name: t.sourceLayer.name }));
   const copied = new Set<Replacement>();
-  /**
-   * The new graph's tensor for `t` of the original graph. `scope` maps one call's tensors: a
-   * nested model gets a scope per call, its inputs mapped to the call's; a shared layer's
-   * replacement is built once and called again.
-   */
-  const resolve = (t: tfl.SymbolicTensor, scope: Map<tfl.SymbolicTensor, tfl.SymbolicTensor>): tfl.SymbolicTensor => {
-    const known = scope.get(t);
-    if (known) return known;
-    const node = nodeOf(t);
-    const ins = node.inputTensors.map((i) => resolve(i, scope));
-    const layer = t.sourceLayer;
-    let outs: tfl.SymbolicTensor[];
-    if (layer instanceof tfl.LayersModel) {
-      const inner = new Map(layer.inputs.map((i, k) => [i, ins[k]!]));
-      outs = layer.outputs.map((o) => resolve(o, inner));
-    } else {
-      const r = replacements.get(layer)!;
-      let out = (r.layers.length ? r.layers[0]!.apply(ins.length === 1 ? ins[0]! : ins) : ins[0]!) as tfl.SymbolicTensor;
-      for (const next of r.layers.slice(1)) out = next.apply(out) as tfl.SymbolicTensor;
-      outs = [out];
-      if (!copied.has(r)) {
-        r.copy();
-        copied.add(r);
-      }
+  const quantized = rebuildModel(model, `${model.name}_quantized`, (layer) => replacements.get(layer)!.layers, (layer) => {
+    const r = replacements.get(layer)!;
+    if (!copied.has(r)) {
+      r.copy();
+      copied.add(r);
     }
-    node.outputTensors.forEach((o, k) => scope.set(o, outs[k]!));
-    return outs[t.tensorIndex]!;
-  };
-  const root = new Map(model.inputs.map((t, k) => [t, inputs[k]!]));
-  const outputs = model.outputs.map((t) => resolve(t, root));
-  const quantized = tfl.model({ name: `${model.name}_quantized`, inputs, outputs });
+  });
   modelPlan.attachBitBudget(quantized);
   return quantized;
 }

@@ -1,0 +1,122 @@
+// The integer convolution of packed models: the JavaScript reference against a direct sum of
+// codes (Σ k·v, no bit planes), and the WebAssembly SIMD build against the reference, bit for
+// bit, over shapes (padding, strides, channels not a multiple of 16 or 32, dense rows) and every
+// bit-width from 1 to 8.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { activationCode, intConv2d, packWeightPlanes, quantizeUnsigned, roundHalfEven, type IntConvAttrs } from '@srq/quantizers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadIntConvWasm, runIntConv, runQuantizeUnsigned } from './int-conv-kernel';
+
+/** A small deterministic generator (tests only). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+interface Case {
+  name: string;
+  shape: [number, number, number, number];
+  kernel: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  filters: number;
+}
+
+const CASES: Case[] = [
+  { name: 'LeNet conv2 (5×5×32 → 64, valid)', shape: [2, 12, 12, 32], kernel: [5, 5], stride: [1, 1], pad: [0, 0], filters: 64 },
+  { name: '3×3 same, 20 channels, stride 2', shape: [1, 7, 9, 20], kernel: [3, 3], stride: [2, 2], pad: [1, 1], filters: 5 },
+  { name: 'dense 1,000 → 7 (one pixel)', shape: [3, 1, 1, 1000], kernel: [1, 1], stride: [1, 1], pad: [0, 0], filters: 7 },
+  { name: '1×1, 3 channels, 9 filters (a 2/2 block of 4 and a rest)', shape: [2, 4, 4, 3], kernel: [1, 1], stride: [1, 1], pad: [0, 0], filters: 9 },
+];
+
+/** The output as a float, or quantized by a fused ReLU (+ clip) and unsigned grid. */
+type Output = { outputScale: number; outputClip: number; outputMax: number };
+const FLOAT: Output = { outputScale: 0, outputClip: Infinity, outputMax: 0 };
+const RELU_3BIT: Output = { outputScale: Math.fround(0.07), outputClip: Infinity, outputMax: 7 };
+const RELU6_2BIT: Output = { outputScale: 1.5, outputClip: 6, outputMax: 3 };
+
+function setup(c: Case, weightBits: number, activationBits: number, seed: number, output: Output = FLOAT) {
+  const rand = lcg(seed);
+  const [n, h, w, channels] = c.shape;
+  const minCode = -(2 ** (weightBits - 1));
+  const attrs: IntConvAttrs = {
+    kernelH: c.kernel[0], kernelW: c.kernel[1], strideH: c.stride[0], strideW: c.stride[1], padTop: c.pad[0], padLeft: c.pad[1],
+    outH: Math.floor((h + 2 * c.pad[0] - c.kernel[0]) / c.stride[0]) + 1, outW: Math.floor((w + 2 * c.pad[1] - c.kernel[1]) / c.stride[1]) + 1,
+    channels, filters: c.filters, weightBits, minCode, activationBits, inverseInputScale: Math.fround(1 / 0.05), ...output,
+  };
+  const codes = Array.from({ length: c.kernel[0] * c.kernel[1] * channels * c.filters }, () => minCode + Math.floor(rand() * 2 ** weightBits));
+  // inputs on and off the grid (α = 0.05), negatives and values above the top code included
+  const x = Float32Array.from({ length: n * h * w * channels }, () => (rand() < 0.5 ? Math.fround(0.05 * Math.floor(rand() * 2 ** activationBits)) : (rand() - 0.2) * 0.06 * 2 ** activationBits));
+  const scale = Float32Array.from({ length: c.filters }, () => 0.001 + rand() * 0.01);
+  const bias = Float32Array.from({ length: c.filters }, () => rand() - 0.5);
+  return { attrs, codes, x, scale, bias, planes: packWeightPlanes(codes, minCode, attrs) };
+}
+
+/** Σ k·v per output, straight from the codes. */
+function direct(c: Case, s: ReturnType<typeof setup>): Float32Array {
+  const [n, h, w, channels] = c.shape;
+  const a = s.attrs;
+  const out = new Float32Array(n * a.outH * a.outW * a.filters);
+  for (let img = 0; img < n; img++)
+    for (let oy = 0; oy < a.outH; oy++)
+      for (let ox = 0; ox < a.outW; ox++)
+        for (let f = 0; f < a.filters; f++) {
+          let acc = 0;
+          for (let ky = 0; ky < a.kernelH; ky++)
+            for (let kx = 0; kx < a.kernelW; kx++) {
+              const iy = oy * a.strideH + ky - a.padTop;
+              const ix = ox * a.strideW + kx - a.padLeft;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (let ch = 0; ch < channels; ch++) {
+                const v = activationCode(s.x[((img * h + iy) * w + ix) * channels + ch]!, a.inverseInputScale, 2 ** a.activationBits - 1);
+                acc += s.codes[((ky * a.kernelW + kx) * channels + ch) * a.filters + f]! * v;
+              }
+            }
+          const y = Math.fround(Math.fround(s.scale[f]! * Math.fround(acc)) + s.bias[f]!);
+          // the float graph's ReLU (+ maxValue) and activation quantizer: α·clip(round(relu(y)/α), 0, max)
+          out[((img * a.outH + oy) * a.outW + ox) * a.filters + f] = a.outputScale > 0 ? Math.fround(Math.min(roundHalfEven(Math.fround(Math.min(Math.max(y, 0), a.outputClip) / a.outputScale)), a.outputMax) * a.outputScale) : y;
+        }
+  return out;
+}
+
+describe('integer convolution', () => {
+  beforeAll(async () => {
+    expect(await loadIntConvWasm()).toBe(true);
+  });
+
+  it.each(CASES)('the reference equals Σ k·v of the codes: $name', (c) => {
+    for (const [wb, ab, output] of [[1, 1, FLOAT], [2, 2, FLOAT], [2, 2, RELU_3BIT], [3, 4, RELU6_2BIT], [8, 8, FLOAT]] as const) {
+      const s = setup(c, wb, ab, 7 * wb + ab, output);
+      expect(Array.from(intConv2d(s.x, c.shape, s.planes, s.scale, s.bias, s.attrs)), `${wb}/${ab}`).toEqual(Array.from(direct(c, s)));
+    }
+  });
+
+  it.each(CASES)('the WebAssembly SIMD build equals the reference bit for bit, at every bit-width: $name', (c) => {
+    for (let wb = 1; wb <= 8; wb++) {
+      for (const ab of [1, 2, 4, 8]) {
+        const s = setup(c, wb, ab, 100 * wb + ab, ab === 2 ? RELU_3BIT : ab === 4 ? RELU6_2BIT : FLOAT);
+        const reference = intConv2d(s.x, c.shape, s.planes, s.scale, s.bias, s.attrs);
+        const simd = runIntConv(s.x, c.shape, s.planes, s.scale, s.bias, s.attrs);
+        expect(Array.from(simd), `${wb}/${ab}`).toEqual(Array.from(reference));
+      }
+    }
+  });
+
+  it.each([
+    ['ReLU, 2 bits', { alpha: Math.fround(0.37), clip: Infinity, maxCode: 3 }],
+    ['ReLU6, 4 bits', { alpha: Math.fround(0.4), clip: 6, maxCode: 15 }],
+    ['ReLU, 8 bits', { alpha: Math.fround(0.013), clip: Infinity, maxCode: 255 }],
+  ])('the fused ReLU + unsigned quantizer equals the tfjs ops it replaces, bit for bit (%s)', async (_, a) => {
+    const rand = lcg(3);
+    // 1,003 values: SIMD body and scalar tail; ties (k + 0.5)·α included
+    const x = Float32Array.from({ length: 1003 }, (_, i) => (i % 7 === 0 ? Math.fround((Math.floor(rand() * 20) + 0.5) * a.alpha) : (rand() - 0.3) * 4 * a.maxCode * a.alpha));
+    await tf.setBackend('cpu');
+    const ops = tf.tidy(() => {
+      const y = tf.minimum(tf.relu(tf.tensor1d(x)), a.clip);
+      return Array.from(tf.mul(tf.clipByValue(tf.round(tf.div(y, a.alpha)), 0, a.maxCode), a.alpha).dataSync());
+    });
+    expect(Array.from(quantizeUnsigned(x, a))).toEqual(ops);
+    expect(Array.from(runQuantizeUnsigned(x, a))).toEqual(ops);
+  });
+});

@@ -1,0 +1,122 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { INT_CONV_KERNEL, intConv2d, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { INT_CONV_WASM } from './generated/int-conv-wasm';
+import { heapPlacer, instantiateEmbedded } from './embedded-wasm';
+import { cpuMemory, wasmMemory, type KernelMemory } from './kernel-memory';
+
+/** The exports of assembly/int-conv.ts. */
+interface IntConvExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  scratchBytes(h: number, w: number, channels: number, activationBits: number, filters: number, positions: number): number;
+  intConv2d(
+    n: number, h: number, w: number, channels: number, x: number, planes: number, scale: number, bias: number, out: number,
+    kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number,
+    filters: number, weightBits: number, minCode: number, activationBits: number, inverseInputScale: number,
+    outputScale: number, outputClip: number, outputMax: number, scratch: number,
+  ): void;
+  quantizeUnsigned(x: number, n: number, alpha: number, clip: number, maxCode: number, out: number): void;
+}
+
+let module: IntConvExports | null = null;
+let loading: Promise<boolean> | null = null;
+
+/**
+ * Compiles the WebAssembly SIMD build of the integer convolution (assembly/int-conv.ts), once.
+ * Resolves false where WebAssembly SIMD is unavailable; {@link runIntConv} then computes with the
+ * JavaScript `intConv2d` of @srq/quantizers.
+ */
+export function loadIntConvWasm(): Promise<boolean> {
+  loading ??= instantiateEmbedded<IntConvExports>(INT_CONV_WASM, 'int-conv').then((exports) => {
+    module = exports;
+    return exports !== null;
+  });
+  return loading;
+}
+
+/** Bytes of the integer kernel's WebAssembly memory (its scratch: it grows to the largest layer and call). */
+export function intConvMemoryBytes(): number {
+  return module?.memory.buffer.byteLength ?? 0;
+}
+
+/**
+ * The integer convolution (contract of `intConv2d` in @srq/quantizers) on the WebAssembly SIMD
+ * build when loaded, else the JavaScript reference. Returns a view of the module's memory when on
+ * wasm: copy it before the next call.
+ */
+export function runIntConv(x: Float32Array, shape: readonly number[], planes: Int32Array, scale: Float32Array, bias: Float32Array, a: IntConvAttrs, useWasm = true): Float32Array {
+  if (!module || !useWasm) return intConv2d(x, shape, planes, scale, bias, a);
+  const m = module;
+  const [n, h, w, channels] = shape as [number, number, number, number];
+  const outSize = n * a.outH * a.outW * a.filters;
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const scratch = place(m.scratchBytes(h, w, channels, a.activationBits, a.filters, a.kernelH * a.kernelW));
+  const px = place(4 * x.length);
+  const pPlanes = place(4 * planes.length);
+  const pScale = place(4 * a.filters);
+  const pBias = place(4 * a.filters);
+  const pOut = place(4 * outSize);
+  fit();
+  const heap = m.memory.buffer;
+  new Float32Array(heap, px, x.length).set(x);
+  new Int32Array(heap, pPlanes, planes.length).set(planes);
+  new Float32Array(heap, pScale, a.filters).set(scale);
+  new Float32Array(heap, pBias, a.filters).set(bias);
+  m.intConv2d(
+    n, h, w, channels, px, pPlanes, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
+    a.filters, a.weightBits, a.minCode, a.activationBits, a.inverseInputScale, a.outputScale, a.outputClip, a.outputMax, scratch,
+  );
+  return new Float32Array(heap, pOut, outSize);
+}
+
+/**
+ * The unsigned activation quantizer at inference (contract of `quantizeUnsigned` in
+ * @srq/quantizers), on the WebAssembly SIMD build when loaded. Returns a view of the module's
+ * memory when on wasm: copy it before the next call.
+ */
+export function runQuantizeUnsigned(x: Float32Array, a: UnsignedQuantizeAttrs, useWasm = true): Float32Array {
+  if (!module || !useWasm) return quantizeUnsigned(x, a);
+  const m = module;
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const px = place(4 * x.length);
+  const pOut = place(4 * x.length);
+  fit();
+  new Float32Array(m.memory.buffer, px, x.length).set(x);
+  m.quantizeUnsigned(px, x.length, a.alpha, a.clip, a.maxCode, pOut);
+  return new Float32Array(m.memory.buffer, pOut, x.length);
+}
+
+function quantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
+  return {
+    kernelName: UNSIGNED_QUANTIZE_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const m = memory(backend as tf.KernelBackend);
+      return m.output([...x!.shape], runQuantizeUnsigned(m.read(x!) as Float32Array, attrs as unknown as UnsignedQuantizeAttrs));
+    },
+  };
+}
+
+function intConvKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
+  return {
+    kernelName: INT_CONV_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, planes, scale, bias } = inputs as Record<string, tf.TensorInfo>;
+      const a = attrs as unknown as IntConvAttrs;
+      const m = memory(backend as tf.KernelBackend);
+      // views of the backend's memory: read completely before the output is allocated
+      const out = runIntConv(m.read(x!) as Float32Array, x!.shape, m.read(planes!) as Int32Array, m.read(scale!) as Float32Array, m.read(bias!) as Float32Array, a);
+      return m.output([x!.shape[0]!, a.outH, a.outW, a.filters], out);
+    },
+  };
+}
+
+/**
+ * The kernels of packed models' integer inference (`INT_CONV_KERNEL` and
+ * `UNSIGNED_QUANTIZE_KERNEL` of @srq/quantizers) for the wasm and cpu backends: the WebAssembly
+ * SIMD build once {@link loadIntConvWasm} has run (`useBackend` does), else the JavaScript
+ * reference.
+ */
+export const INT_CONV_KERNELS: tf.KernelConfig[] = [intConvKernel('wasm', wasmMemory), intConvKernel('cpu', cpuMemory), quantizeKernel('wasm', wasmMemory), quantizeKernel('cpu', cpuMemory)];

@@ -1,0 +1,242 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { INT_CONV_KERNEL, packWeightPlanes, UNSIGNED_QUANTIZE_KERNEL, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { applyActivation } from './activations';
+import { rebuildModel } from './model-graph';
+import type { PackedWeightInfo } from './packed-format';
+import { QActivation } from './q-activation';
+import { QConv2D } from './q-conv2d';
+import { QDense } from './q-dense';
+import type { LayerArgs } from './quant-slot';
+
+/** The integer codes of a packed kernel, as `unpackCodes` returns them, with their manifest entry. */
+export interface PackedKernel {
+  codes: Int16Array;
+  info: PackedWeightInfo;
+}
+
+/** What an {@link IntConv2D} computes: the kernel's attributes that do not depend on the input's size. */
+export interface IntConv2DArgs extends LayerArgs {
+  /** `'conv2d'` (NHWC) or `'dense'` (over the last axis: a 1×1 convolution of one pixel). */
+  kind: 'conv2d' | 'dense';
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'valid' | 'same';
+  channels: number;
+  filters: number;
+  weightBits: number;
+  minCode: number;
+  activationBits: number;
+  /** α_a of the input's unsigned grid. */
+  inputScale: number;
+  /** Applied after the bias (`'linear'` when a QActivation follows). */
+  activation: string;
+  planes: Int32Array;
+  /** α_w[c]·α_a per output channel. */
+  scale: Float32Array;
+  bias: Float32Array;
+  /** The ReLU and unsigned activation quantizer that follow, fused into the kernel (null: float output). */
+  output: UnsignedQuantizeAttrs | null;
+}
+
+/**
+ * A quantized convolution or dense layer of a packed model, run on integers (specification §10):
+ * its weights held as bit planes of their codes (`weightBits` bits per weight, not float32), its
+ * input quantized to the upstream activation quantizer's codes, exact integer dot products in the
+ * `INT_CONV_KERNEL` kernel (WebAssembly SIMD on wasm, JavaScript on cpu), then one scale multiply
+ * per output channel and the bias. Built by {@link integerModel}; inference only (not trainable,
+ * not serialisable: export the trained model instead).
+ */
+export class IntConv2D extends tfl.layers.Layer {
+  static className = 'SrqIntConv2D';
+  private readonly args: IntConv2DArgs;
+  private planes: tfl.LayerVariable | null = null;
+  private scaleVar: tfl.LayerVariable | null = null;
+  private biasVar: tfl.LayerVariable | null = null;
+
+  constructor(args: IntConv2DArgs) {
+    super({ ...args, trainable: false });
+    this.args = args;
+  }
+
+  override build(): void {
+    const a = this.args;
+    const hold = (name: string, values: Int32Array | Float32Array, dtype: 'int32' | 'float32') => {
+      const v = this.addWeight(name, [values.length], dtype, tfl.initializers.zeros(), undefined, false);
+      tf.tidy(() => void v.write(tf.tensor1d(values, dtype)));
+      return v;
+    };
+    this.planes = hold('planes', a.planes, 'int32');
+    this.scaleVar = hold('scale', a.scale, 'float32');
+    this.biasVar = hold('bias', a.bias, 'float32');
+    this.built = true;
+  }
+
+  /** Attributes of the kernel for an input of h×w pixels. */
+  private attrs(h: number, w: number): IntConvAttrs {
+    const a = this.args;
+    const [kh, kw] = a.kernelSize;
+    const [sh, sw] = a.strides;
+    const same = a.padding === 'same';
+    const outH = same ? Math.ceil(h / sh) : Math.floor((h - kh) / sh) + 1;
+    const outW = same ? Math.ceil(w / sw) : Math.floor((w - kw) / sw) + 1;
+    const padTop = same ? Math.floor(Math.max((outH - 1) * sh + kh - h, 0) / 2) : 0;
+    const padLeft = same ? Math.floor(Math.max((outW - 1) * sw + kw - w, 0) / 2) : 0;
+    return {
+      kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW, channels: a.channels, filters: a.filters,
+      weightBits: a.weightBits, minCode: a.minCode, activationBits: a.activationBits, inverseInputScale: 1 / a.inputScale,
+      outputScale: a.output?.alpha ?? 0, outputClip: a.output?.clip ?? Infinity, outputMax: a.output?.maxCode ?? 0,
+    };
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+      const a = this.args;
+      const nhwc = a.kind === 'dense' ? tf.reshape(x, [-1, 1, 1, a.channels]) : (x as tf.Tensor4D);
+      const run = (image: tf.Tensor) =>
+        tf.engine().runKernel(INT_CONV_KERNEL, { x: image, planes: this.planes!.read(), scale: this.scaleVar!.read(), bias: this.biasVar!.read() }, this.attrs(nhwc.shape[1]!, nhwc.shape[2]!) as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const y = run(nhwc);
+      const shaped = a.kind === 'dense' ? tf.reshape(y, [...x.shape.slice(0, -1), a.filters]) : y;
+      return applyActivation(a.activation, shaped);
+    });
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    if (this.args.kind === 'dense') return [...shape.slice(0, -1), this.args.filters];
+    const a = this.attrs(shape[1] as number, shape[2] as number);
+    return [shape[0]!, a.outH, a.outW, this.args.filters];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    throw new Error(`${this.name} runs a packed model on integers and cannot be saved; save or export the trained model instead.`);
+  }
+}
+
+/**
+ * A ReLU and an unsigned activation quantizer at inference, in one kernel
+ * (`UNSIGNED_QUANTIZE_KERNEL`): the same f32 arithmetic as the QActivation it replaces in
+ * {@link integerModel}. Inference only.
+ */
+export class IntActivation extends tfl.layers.Layer {
+  static className = 'SrqIntActivation';
+  constructor(private readonly quant: UnsignedQuantizeAttrs & LayerArgs) {
+    super({ name: quant.name, trainable: false });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+    const { alpha, clip, maxCode } = this.quant;
+    return tf.engine().runKernel(UNSIGNED_QUANTIZE_KERNEL, { x }, { alpha, clip, maxCode }) as tf.Tensor;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    throw new Error(`${this.name} runs a packed model's activation quantizer and cannot be saved; save or export the trained model instead.`);
+  }
+}
+
+/** Layers between an activation quantizer and a weight layer that keep the values on its grid. */
+const GRID_PRESERVING = new Set(['MaxPooling2D', 'MaxPooling1D', 'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'ZeroPadding2D']);
+
+/** The grid of a QActivation's quantizer when it is unsigned, per tensor, of at most 8 bits and without learned bits; else null. */
+function unsignedGrid(layer: tfl.layers.Layer): { bits: number; alpha: number; maxCode: number } | null {
+  if (!(layer instanceof QActivation) || !layer.slot) return null;
+  const { quantizer, config } = layer.slot;
+  if (quantizer.grid.minCode !== 0 || config.bitGates || quantizer.config.perChannel || quantizer.config.bits > 8) return null;
+  return { bits: quantizer.config.bits, alpha: tf.tidy(() => quantizer.alpha().dataSync()[0]!), maxCode: quantizer.grid.maxCode };
+}
+
+/** A QActivation that is a ReLU (any `maxValue`, or ReLU6) then an {@link unsignedGrid}, as kernel attributes; else null. */
+function unsignedQuant(layer: tfl.layers.Layer): UnsignedQuantizeAttrs | null {
+  const grid = unsignedGrid(layer);
+  const q = layer as QActivation;
+  const clip = !grid ? null : q.activation === 'relu6' ? 6 : q.activation === 'relu' ? (q.maxValue ?? Infinity) : null;
+  return grid && clip !== null ? { alpha: grid.alpha, clip, maxCode: grid.maxCode } : null;
+}
+
+/** The grid of the values a layer reads: an {@link unsignedGrid} upstream through grid-preserving layers, or null. */
+function inputGrid(layer: tfl.layers.Layer): { bits: number; alpha: number } | null {
+  let up: tfl.layers.Layer = layer;
+  do {
+    if (up.inboundNodes.length !== 1 || up.inboundNodes[0]!.inboundLayers.length !== 1) return null;
+    up = up.inboundNodes[0]!.inboundLayers[0]!;
+  } while (GRID_PRESERVING.has(up.getClassName()));
+  return unsignedGrid(up);
+}
+
+/** The only layer that reads `layer`'s output in `model`, or null. */
+function onlyReader(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer | null {
+  const readers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
+  return readers.length === 1 && !model.outputs.some((t) => t.sourceLayer === layer) ? readers[0]! : null;
+}
+
+/** Whether the active backend has the integer kernel (`useBackend` of @srq/backends registers it). */
+export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNEL, tf.getBackend()) !== undefined;
+
+/**
+ * The integer-inference version of a packed model loaded with float weights on the grid: every
+ * QConv2D and QDense whose kernel is packed and whose input comes from an unsigned activation
+ * quantizer becomes an {@link IntConv2D} holding only its codes' bit planes, with the ReLU and
+ * quantizer that follow it fused in; the other quantized layers with a linear activation become
+ * stock Conv2D / Dense layers with their (already quantized) weights, so no weight quantizer runs
+ * per call; the other ReLU + unsigned quantizers become an {@link IntActivation} (one kernel),
+ * moved after the max-pool that reads them (the same values: max commutes with a monotone map).
+ * The replaced layers' weights are disposed. Outputs equal the float graph's up to float rounding
+ * of the sums (the integer sums are exact; every other step is the same f32 arithmetic).
+ */
+export function integerModel(model: tfl.LayersModel, kernels: Map<string, PackedKernel>): tfl.LayersModel {
+  const replaced = new Map<tfl.layers.Layer, tfl.layers.Layer[]>();
+  const copies: Array<() => void> = [];
+  for (const layer of model.layers) {
+    if (!(layer instanceof QConv2D || layer instanceof QDense) || layer.inboundNodes.length !== 1 || layer.batchNorm) continue;
+    const kernelVar = layer.weights.find((w) => w.originalName === `${layer.name}/kernel`);
+    const packed = kernelVar && kernels.get(kernelVar.originalName);
+    if (!packed) continue;
+    const conv = layer instanceof QConv2D;
+    const shape = kernelVar.shape as number[];
+    const [kh, kw, channels, filters] = conv ? (shape as [number, number, number, number]) : [1, 1, shape[0]!, shape[1]!];
+    const outAxis = shape.length - 1;
+    const grid = inputGrid(layer);
+    const biasVar = layer.weights.find((w) => w.originalName === `${layer.name}/bias`);
+    if (grid && (packed.info.channelAxis === null || packed.info.channelAxis === outAxis)) {
+      // a ReLU + quantizer right after it runs in the kernel's epilogue
+      const next = layer.activation === 'linear' ? onlyReader(model, layer) : null;
+      const output = next ? unsignedQuant(next) : null;
+      if (next && output) replaced.set(next, []);
+      const { bits, minCode, scale } = packed.info;
+      const planes = packWeightPlanes(packed.codes, minCode, { kernelH: kh, kernelW: kw, channels, filters, weightBits: bits });
+      const bias = biasVar ? (biasVar.read().dataSync() as Float32Array).slice() : new Float32Array(filters);
+      const scales = Float32Array.from({ length: filters }, (_, f) => Math.fround(scale[scale.length === 1 ? 0 : f]!) * Math.fround(grid.alpha));
+      replaced.set(layer, [
+        new IntConv2D({
+          name: layer.name, kind: conv ? 'conv2d' : 'dense', kernelSize: [kh, kw], strides: conv ? layer.strides : [1, 1], padding: conv ? layer.padding : 'valid',
+          channels, filters, weightBits: bits, minCode, activationBits: grid.bits, inputScale: grid.alpha, activation: layer.activation, planes, scale: scales, bias, output,
+        }),
+      ]);
+    } else if (layer.activation === 'linear') {
+      const stock = conv
+        ? tfl.layers.conv2d({ name: layer.name, filters, kernelSize: [kh, kw], strides: layer.strides, padding: layer.padding, useBias: layer.useBias })
+        : tfl.layers.dense({ name: layer.name, units: filters, useBias: layer.useBias });
+      const weights = [kernelVar.read(), ...(biasVar ? [biasVar.read()] : [])].map((t) => t.clone());
+      copies.push(() => (stock.setWeights(weights), tf.dispose(weights)));
+      replaced.set(layer, [stock]);
+    }
+  }
+  // the other ReLU + unsigned quantizers: one kernel instead of five ops; before a max-pool that
+  // follows them (a monotone function commutes with max), so that it quantizes 4× fewer values
+  for (const layer of model.layers) {
+    const quant = replaced.has(layer) ? null : unsignedQuant(layer);
+    if (!quant) continue;
+    const activation = new IntActivation({ ...quant, name: layer.name });
+    const pool = onlyReader(model, layer);
+    if (pool?.getClassName() === 'MaxPooling2D' && !replaced.has(pool)) {
+      replaced.set(layer, []);
+      replaced.set(pool, [pool, activation]);
+    } else replaced.set(layer, [activation]);
+  }
+  const integer = rebuildModel(model, model.name, (layer) => replaced.get(layer) ?? [layer]);
+  copies.forEach((copy) => copy());
+  for (const layer of replaced.keys()) for (const w of layer.weights) w.dispose();
+  return integer;
+}

@@ -1,0 +1,105 @@
+// Integer inference of packed models (@srq/models' integerModel on @srq/backends' kernels): the
+// committed demo model (2-bit LeNet-5) on the whole MNIST test set gives the float graph's
+// predictions with logits equal up to float rounding; every supported layer configuration runs on
+// integers on wasm (WebAssembly SIMD) and on cpu (the JavaScript reference) with the float graph's
+// outputs; the weights are held as their codes; and memory stays flat over many predictions.
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backendMemory, intConvMemoryBytes, useBackend } from '@srq/backends';
+import { batches, loadDataset } from '@srq/datasets';
+import { exportPacked, loadPackedModel, modelReport, quantizeModel } from '@srq/models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './node-run';
+
+const DEMO = join(repoRoot, 'apps/docs/public/models/lenet5-w2a2');
+const maxAbs = (t: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
+const classes = (m: tfl.LayersModel) => m.layers.map((l) => l.getClassName());
+
+describe('integer inference of packed models', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  }, 60_000);
+  afterAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('the demo model: the float graph’s predictions on all 10,000 MNIST test images, logits equal up to float rounding', async () => {
+    const float = await loadPackedModel(DEMO, { integer: false });
+    const before = tf.memory().numBytes;
+    const integer = await loadPackedModel(DEMO, { integer: true });
+    const resident = tf.memory().numBytes - before;
+    expect(classes(integer)).toEqual(['InputLayer', 'Conv2D', 'MaxPooling2D', 'SrqIntActivation', 'SrqIntConv2D', 'MaxPooling2D', 'Flatten', 'SrqIntConv2D', 'SrqIntConv2D']);
+    // the weights as held: conv2 and the dense layers as 2-bit codes (conv1, the first layer, reads float pixels and stays float)
+    expect(resident).toBeLessThan(modelReport(float).floatBytes / 10);
+    const mnist = loadDataset('mnist');
+    let worst = 0;
+    let largest = 0;
+    let disagree = 0;
+    for (const batch of batches(mnist, mnist.test, { batchSize: 1000 })) {
+      const [a, b] = [float.predict(batch.x) as tf.Tensor, integer.predict(batch.x) as tf.Tensor];
+      worst = Math.max(worst, maxAbs(tf.sub(a, b)));
+      largest = Math.max(largest, maxAbs(a));
+      disagree += tf.tidy(() => tf.sum(tf.notEqual(tf.argMax(a, 1), tf.argMax(b, 1))).dataSync()[0]!);
+      tf.dispose([a, b, batch.x, batch.y]);
+    }
+    console.log(`integer vs float graph on the MNIST test set: ${disagree} of 10000 predictions differ; largest logit difference ${worst.toExponential(2)} (largest logit ${largest.toFixed(2)})`);
+    expect(disagree).toBe(0);
+    expect(worst).toBeGreaterThan(0); // float rounding, not the same computation
+    expect(worst).toBeLessThan(1e-5 * largest);
+  }, 300_000);
+
+  /** Small models that exercise every path: padding, strides, per-channel scales, ReLU6, dense on 3-D inputs, bit-widths 1 to 8. */
+  const configurations: Array<[string, () => tfl.LayersModel, number[], { weightBits: number; activationBits: number; perChannel?: boolean }]> = [
+    ['conv same/stride 2 + ReLU6, dense, 2/2', () => tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 20, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.conv2d({ filters: 18, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.flatten(), tfl.layers.dense({ units: 7 }),
+    ] }), [9, 9, 3], { weightBits: 2, activationBits: 2 }],
+    ['per-channel weights, max-pool between, 3/4', () => tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [8, 8, 2], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }), tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ filters: 5, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 4 }),
+    ] }), [8, 8, 2], { weightBits: 3, activationBits: 4, perChannel: true }],
+    ['dense on 3-D inputs, 1/1', () => tfl.sequential({ layers: [
+      tfl.layers.dense({ inputShape: [5, 6], units: 12, activation: 'relu' }), tfl.layers.dense({ units: 9, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 3 }),
+    ] }), [5, 6], { weightBits: 1, activationBits: 1 }],
+    ['8/8 (activations in two 4-bit digits)', () => tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [6, 6, 4], filters: 6, kernelSize: 3, activation: 'relu' }), tfl.layers.conv2d({ filters: 17, kernelSize: 2, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 5 }),
+    ] }), [6, 6, 4], { weightBits: 8, activationBits: 8 }],
+  ];
+
+  it.each(configurations)('%s: on integers on wasm and on cpu, with the float graph’s outputs', async (_, build, shape, bits) => {
+    const x = tf.randomUniform([16, ...shape], 0, 1, 'float32', 4);
+    const q = quantizeModel(build(), { method: 'srq', ...bits });
+    q.predict(x); // initialises the quantizers
+    const dir = mkdtempSync(join(tmpdir(), 'srq-int-'));
+    await exportPacked(q, dir);
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await useBackend(backend);
+      const float = await loadPackedModel(dir, { integer: false });
+      const integer = await loadPackedModel(dir);
+      expect(classes(integer).filter((c) => c === 'SrqIntConv2D').length, backend).toBeGreaterThanOrEqual(2);
+      const [a, b] = [float.predict(x) as tf.Tensor, integer.predict(x) as tf.Tensor];
+      expect(maxAbs(tf.sub(a, b)), backend).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(a)));
+      tf.dispose([a, b]);
+    }
+    await useBackend('wasm');
+  }, 120_000);
+
+  it('keeps the tensors, the bytes and both WebAssembly memories flat over 300 predictions', async () => {
+    const integer = await loadPackedModel(DEMO);
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) tf.tidy(() => (integer.predict(x) as tf.Tensor).dataSync());
+    };
+    run(20); // warm-up: the scratch grows to the largest layer
+    const at = () => ({ ...tf.memory(), heap: backendMemory().heapBytes, scratch: intConvMemoryBytes() });
+    const start = at();
+    run(300);
+    const end = at();
+    expect([end.numTensors, end.numBytes, end.heap, end.scratch]).toEqual([start.numTensors, start.numBytes, start.heap, start.scratch]);
+    x.dispose();
+  }, 120_000);
+});
