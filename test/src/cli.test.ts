@@ -66,14 +66,25 @@ describe('srq train / eval on MNIST', () => {
     expect(JSON.parse(ex.stdout).size_ratio).toBeGreaterThanOrEqual(14); // 2-bit codes, 4 per byte
   });
 
-  it('srq bench prints the documented JSON keys (a smoke run; timings are not asserted)', () => {
+  it('srq bench prints the documented JSON keys of training, --inference and --profile (a smoke run; timings are not asserted)', () => {
     const train = srq(['bench', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(train.status, train.stderr).toBe(0);
     const keys = ['baseline_ips', 'float_ips', 'srq2_ips', 'srq_db2_ips', 'srq_db4_ips', 'srq_db8_ips', 'rq2_ips', 'speedup_vs_baseline', 'quant_overhead', 'rss_mb', 'backend', 'threads', 'simd'];
     expect(Object.keys(JSON.parse(train.stdout))).toEqual(expect.arrayContaining(keys));
     const inference = srq(['bench', '--inference', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(inference.status, inference.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(inference.stdout))).toEqual(expect.arrayContaining(['float_bytes', 'packed_bytes', 'size_ratio', 'float_infer_ips', 'packed_infer_ips']));
+    const result = JSON.parse(inference.stdout) as Record<string, unknown> & { by_bits: Record<string, Record<string, number>> };
+    expect(Object.keys(result)).toEqual(expect.arrayContaining(['integer', 'float_bytes', 'packed_bytes', 'size_ratio', 'float_resident_bytes', 'packed_resident_bytes', 'resident_ratio', 'float_infer_ips_b1', 'packed_infer_ips_b1', 'speedup_b1', 'float_infer_ips_b64', 'packed_infer_ips_b64', 'speedup_b64']));
+    expect(result.integer).toBe(true);
+    expect(Object.keys(result.by_bits)).toEqual(['1', '2', '4', '8']);
+    for (const row of Object.values(result.by_bits)) expect(Object.keys(row)).toEqual(['packed_bytes', 'resident_bytes', 'ips_b1', 'ips_b64']);
+    expect(result.by_bits['1']!.resident_bytes).toBeLessThan(result.by_bits['8']!.resident_bytes!); // the weights are held at their bits
+    const profile = srq(['bench', '--profile', '--json', '--steps', '1', '--warmup', '0', '--batch-size', '8']);
+    expect(profile.status, profile.stderr).toBe(0);
+    const { kernels, step_ms } = JSON.parse(profile.stdout) as { kernels: Array<{ kernel: string; ms_per_step: number; share: number }>; step_ms: number };
+    expect(step_ms).toBeGreaterThan(0);
+    expect(kernels.map((k) => k.kernel)).toEqual(expect.arrayContaining(['SrqFusedQuantize', 'Conv2D', 'Conv2DBackpropFilter']));
+    expect(kernels.reduce((a, k) => a + k.share, 0)).toBeCloseTo(1, 1);
   });
 
   it('resumes from the last checkpoint after the process is killed', async () => {

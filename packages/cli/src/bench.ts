@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DataParallel, trainStep } from './data-parallel';
 import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
 import { backendMemory, enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
-import { exportPacked, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
+import { exportPacked, integerKernelAvailable, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
 
 /** What a timed configuration changes while it runs (our optimisations, for the ablation). */
 export interface BenchSetting {
@@ -155,37 +155,109 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
 }
 
 /**
- * Size and inference throughput of a float model against the packed export of the same model
- * quantized at `bits` (SRQ, weights and activations), loaded back with {@link loadPackedModel};
- * interleaved repetitions, medians.
+ * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (the default training)
+ * on the main thread (no workers, so every kernel is seen), each under `tf.profile`; the time per
+ * step of each kernel (summed over its calls, with its share of the kernels' total), and the step's
+ * wall time. A kernel's time is measured around its call on the main thread, as tfjs profiles.
  */
-export async function benchInference(options: BenchOptions & { bits: number }): Promise<Record<string, number>> {
-  const { model, batchSize, steps, warmup, reps, inputShape, bits } = options;
+export async function benchProfile(options: BenchOptions): Promise<Record<string, unknown>> {
+  const { model, batchSize, steps, warmup, inputShape } = options;
+  const m = ZOO[model]({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } }, { inputShape, numClasses: 10 });
+  const opt = tf.train.adam(1e-3);
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
-  const float = ZOO[model]({ method: 'fp' }, { inputShape, numClasses: 10 });
-  const quantized = ZOO[model]({ method: 'srq', weightBits: bits, activationBits: bits }, { inputShape, numClasses: 10 });
-  tf.tidy(() => quantized.predict(x)); // initialises the quantizers
+  const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);
+  for (let i = 0; i < Math.max(1, warmup); i++) await trainStep(m, opt, x, y, null);
+  const total = new Map<string, { ms: number; calls: number }>();
+  let wall = 0;
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(async () => void (await trainStep(m, opt, x, y, null)));
+    wall += performance.now() - t0;
+    // kernels only: scopes (custom gradients, fused ops) wrap kernels already counted
+    for (const k of info.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'))) {
+      const time = await k.kernelTimeMs;
+      const entry = total.get(k.name) ?? { ms: 0, calls: 0 };
+      entry.ms += typeof time === 'number' ? time : 0;
+      entry.calls += 1;
+      total.set(k.name, entry);
+    }
+  }
+  tf.dispose([x, y]);
+  const kernelsMs = [...total.values()].reduce((a, k) => a + k.ms, 0);
+  const rows = [...total].sort((a, b) => b[1].ms - a[1].ms).map(([kernel, k]) => ({ kernel, ms_per_step: +(k.ms / steps).toFixed(3), calls_per_step: +(k.calls / steps).toFixed(1), share: +(k.ms / kernelsMs).toFixed(3) }));
+  return { profiled_steps: steps, batch_size: batchSize, step_ms: +(wall / steps).toFixed(2), kernels_ms_per_step: +(kernelsMs / steps).toFixed(2), kernels: rows };
+}
+
+/** Bit-widths of the packed models in the inference table of {@link benchInference}. */
+export const INFERENCE_BITS = [1, 2, 4, 8] as const;
+/** Batch sizes of {@link benchInference}. */
+export const INFERENCE_BATCHES = [1, 64] as const;
+
+/**
+ * Size, resident weights and inference throughput of a float model against packed exports of the
+ * same model quantized (SRQ, weights and activations) at 1, 2, 4 and 8 bits, loaded back with
+ * {@link loadPackedModel} — on integers where the backend has the integer kernel. Batch 1 and 64;
+ * every model and batch size interleaved in each repetition, medians. `resident` is what the
+ * weights take in the backend's memory once loaded. `bits` picks the headline packed model.
+ */
+export async function benchInference(options: BenchOptions & { bits: number }): Promise<Record<string, unknown>> {
+  const { model, steps, warmup, reps, inputShape, bits } = options;
+  const inputs = INFERENCE_BATCHES.map((b) => tf.randomNormal([b, ...inputShape], 0, 1, 'float32', 1));
+  const resident = async <T>(load: () => Promise<T> | T): Promise<[T, number]> => {
+    const before = tf.memory().numBytes;
+    const loaded = await load();
+    return [loaded, tf.memory().numBytes - before];
+  };
+  const [float, floatResident] = await resident(() => ZOO[model]({ method: 'fp' }, { inputShape, numClasses: 10 }));
   const dir = mkdtempSync(join(tmpdir(), 'srq-bench-'));
-  const { packedBytes, floatBytes } = await exportPacked(quantized, dir);
-  const packed = await loadPackedModel(dir);
-  rmSync(dir, { recursive: true, force: true });
-  const runs = [
-    { key: 'float_infer_ips', model: float, ips: [] as number[] },
-    { key: 'packed_infer_ips', model: packed, ips: [] as number[] },
-  ];
-  const timed = (m: tfl.LayersModel, n: number) => {
+  const packed: Array<{ bits: number; model: tfl.LayersModel; bytes: number; floatBytes: number; resident: number }> = [];
+  try {
+    for (const b of [...new Set([...INFERENCE_BITS, bits])].sort((x, y) => x - y)) {
+      const quantized = ZOO[model]({ method: 'srq', weightBits: b, activationBits: b }, { inputShape, numClasses: 10 });
+      tf.tidy(() => quantized.predict(inputs[1]!)); // initialises the quantizers
+      const { packedBytes, floatBytes } = await exportPacked(quantized, join(dir, `${b}`));
+      quantized.dispose();
+      const [loaded, bytes] = await resident(() => loadPackedModel(join(dir, `${b}`)));
+      packed.push({ bits: b, model: loaded, bytes: packedBytes, floatBytes, resident: bytes });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const timed = (m: tfl.LayersModel, x: tf.Tensor, n: number) => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync());
     return (performance.now() - t0) / 1000;
   };
-  for (const r of runs) timed(r.model, warmup);
-  for (let rep = 0; rep < reps; rep++) for (const r of runs) r.ips.push((steps * batchSize) / timed(r.model, steps));
-  x.dispose();
+  // a batch-1 timing makes as many calls as a batch-64 one makes images / 4, so both take comparable time
+  const calls = (batch: number) => (batch === 1 ? steps * 16 : steps);
+  const models = [{ key: 'float', model: float }, ...packed.map((p) => ({ key: `packed${p.bits}`, model: p.model }))];
+  const ips = new Map<string, number[]>();
+  for (const m of models) for (const [i, b] of INFERENCE_BATCHES.entries()) timed(m.model, inputs[i]!, warmup * (b === 1 ? 16 : 1));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const m of models) {
+      for (const [i, b] of INFERENCE_BATCHES.entries()) {
+        const key = `${m.key}_b${b}`;
+        ips.set(key, [...(ips.get(key) ?? []), (calls(b) * b) / timed(m.model, inputs[i]!, calls(b))]);
+      }
+    }
+  }
+  const ipsOf = (key: string) => Math.round(median(ips.get(key)!) * 10) / 10;
+  const head = packed.find((p) => p.bits === bits)!;
+  tf.dispose(inputs);
   return {
-    float_bytes: floatBytes,
-    packed_bytes: packedBytes,
-    size_ratio: +(floatBytes / packedBytes).toFixed(2),
-    ...Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10])),
+    integer: integerKernelAvailable(),
+    float_bytes: head.floatBytes,
+    packed_bytes: head.bytes,
+    size_ratio: +(head.floatBytes / head.bytes).toFixed(2),
+    float_resident_bytes: floatResident,
+    packed_resident_bytes: head.resident,
+    resident_ratio: +(floatResident / head.resident).toFixed(2),
+    ...Object.fromEntries(INFERENCE_BATCHES.flatMap((b) => [
+      [`float_infer_ips_b${b}`, ipsOf(`float_b${b}`)],
+      [`packed_infer_ips_b${b}`, ipsOf(`packed${bits}_b${b}`)],
+      [`speedup_b${b}`, +(ipsOf(`packed${bits}_b${b}`) / ipsOf(`float_b${b}`)).toFixed(2)],
+    ])),
+    by_bits: Object.fromEntries(packed.map((p) => [`${p.bits}`, { packed_bytes: p.bytes, resident_bytes: p.resident, ...Object.fromEntries(INFERENCE_BATCHES.map((b) => [`ips_b${b}`, ipsOf(`packed${p.bits}_b${b}`)])) }])),
   };
 }
 
