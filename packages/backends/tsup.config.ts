@@ -1,3 +1,4 @@
 import { libraryConfig } from '../../tsup.base';
 
-export default libraryConfig({ shims: true });
+// `browser`: the kernels without Node imports (the package's `browser` condition and `./browser`)
+export default libraryConfig({ entry: ['src/index.ts', 'src/browser.ts'], shims: true });

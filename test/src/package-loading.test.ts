@@ -83,9 +83,12 @@ console.log(JSON.stringify({ exports: Object.keys(db).sort(), max: Math.max(...d
   });
 });
 
-describe('@srq/models in browsers', () => {
+describe.each([
+  ['models', ['lenet5', 'QActivation', 'parsePackedModel', 'loadPackedModelFromUrl', 'modelReport', 'IntConv2D'], 'exportPacked'],
+  ['backends', ['registerSrqKernels', 'INFERENCE_KERNELS', 'TRAINING_KERNELS', 'loadIntConvWasm'], 'useBackend'],
+])('@srq/%s in browsers', (name, exported, nodeOnly) => {
   it("the 'browser' entry (and every chunk it imports) has no Node built-in imports, and bundlers pick it", () => {
-    const dir = join(repoRoot, 'packages', 'models');
+    const dir = join(repoRoot, 'packages', name);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     expect(Object.keys(pkg.exports['.'])[0]).toBe('browser'); // before import/require
     const seen = new Set<string>();
@@ -99,8 +102,8 @@ describe('@srq/models in browsers', () => {
     };
     visit(join(dir, pkg.exports['.'].browser.default));
     expect(seen.size).toBeGreaterThan(1); // the shared chunk was followed
-    const names = runInNode(`const m = await import('@srq/models/browser'); console.log(JSON.stringify(Object.keys(m)));`, 'mjs');
-    expect(JSON.parse(names.trim().split('\n').at(-1)!)).toEqual(expect.arrayContaining(['lenet5', 'QActivation', 'parsePackedModel', 'loadPackedModelFromUrl', 'modelReport']));
-    expect(JSON.parse(names.trim().split('\n').at(-1)!)).not.toContain('exportPacked');
+    const names = runInNode(`const m = await import('@srq/${name}/browser'); console.log(JSON.stringify(Object.keys(m)));`, 'mjs');
+    expect(JSON.parse(names.trim().split('\n').at(-1)!)).toEqual(expect.arrayContaining(exported));
+    expect(JSON.parse(names.trim().split('\n').at(-1)!)).not.toContain(nodeOnly);
   });
 });

@@ -47,7 +47,7 @@ describe('the docs site in Chromium', () => {
     server?.close();
   });
 
-  it('the demo classifies MNIST test digits on wasm (SIMD) with the packed 2-bit and the float model, without console errors', async () => {
+  it('the demo classifies MNIST test digits on wasm (SIMD) with the packed 2-bit model on integer kernels and the float model, the packed one faster, without console errors', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
@@ -71,6 +71,13 @@ describe('the docs site in Chromium', () => {
         await expect.poll(() => page.textContent('[data-testid="prediction"]'), { timeout: 10_000 }).toBe(label);
       }
     }
+    // both models timed on the same digits: the packed one runs on integer kernels, and faster
+    expect(await page.textContent('[data-testid="integer"]')).toBe('integer kernels');
+    const ms = async (key: string) => Number.parseFloat((await page.textContent(`[data-testid="infer-${key}"]`)) ?? '');
+    const [packedMs, floatMs] = [await ms('packed'), await ms('float')];
+    console.log(`demo inference per image (a batch of 20): 2-bit ${packedMs} ms on integer kernels, float ${floatMs} ms`);
+    expect(packedMs).toBeGreaterThan(0);
+    expect(packedMs).toBeLessThan(floatMs);
     // drawing: a vertical stroke is a 1
     await page.click('[data-testid="model-packed"]');
     await page.click('text=Clear');

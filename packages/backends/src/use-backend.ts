@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
-import { registerTrainingKernels } from './register-training-kernels';
-import { loadSrqWasm, srqWasmLoaded } from './srq-wasm';
-import { loadIntConvWasm } from './int-conv-kernel';
+import { srqWasmLoaded } from './srq-wasm';
+import { registerSrqKernels } from './register-kernels';
 
 /** Backends {@link useBackend} can select. */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'node-gpu', 'auto'] as const;
@@ -56,8 +55,7 @@ async function select(name: 'wasm' | 'cpu' | 'node-gpu'): Promise<string> {
   await tf.ready();
   // after initialisation, so that the kernels we replace have been set up (the baseline uses them)
   if (name !== 'node-gpu') {
-    await Promise.all([loadSrqWasm(), loadIntConvWasm()]);
-    registerTrainingKernels(name);
+    await registerSrqKernels(name);
   }
   return backend;
 }
