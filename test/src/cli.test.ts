@@ -290,6 +290,17 @@ describe('srq compare on MNIST', () => {
     expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
   });
 
+  it('srq+dropbits takes --dropbits-on and --dropbits-anneal into its runs and its table', () => {
+    const out = join(tmp(), 'cmp');
+    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean } }> };
+    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true });
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run');
+    const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--quiet']);
+    expect(other.status).toBe(2); // not annealed, on both: another comparison
+  });
+
   it('refuses inconsistent flags with one line and exit code 2', () => {
     const out = join(tmp(), 'cmp');
     for (const [args, message] of [

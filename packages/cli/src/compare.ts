@@ -30,6 +30,10 @@ export interface CompareSpec {
   /** DropBits p of `srq+dropbits`. */
   dropbits: number;
   dropbitsGranularity: DropGranularity;
+  /** Which quantizers DropBits regularizes in `srq+dropbits` (absent: both, in comparisons made before it existed). */
+  dropbitsOn?: 'weights' | 'activations' | 'both';
+  /** Anneal the DropBits p of `srq+dropbits` to 0 over each run (absent: false). */
+  dropbitsAnneal?: boolean;
   /** Gumbel-softmax temperature of rq / rq-st. */
   temperature: number;
   /** σ/α at init of rq / rq-st (null: the default 1/3; srq keeps the default). Absent in comparisons made before it existed. */
@@ -110,7 +114,7 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
         const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${method.replace('+', '-')}-w${bits}a${bits}-s${seed}`;
         const config =
           method === 'srq+dropbits'
-            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits })
+            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}) })
             : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
         runs.push({ id, group: 'grid', label: method, bits, seed, config });
       }

@@ -13,6 +13,8 @@ export interface RunConfig {
   dropbits: number;
   dropbitsGranularity: DropGranularity;
   dropbitsOn: 'weights' | 'activations' | 'both';
+  /** DropBits p annealed linearly to 0 over the run's steps; absent (false) in runs made before it existed. */
+  dropbitsAnneal?: boolean;
   learnBits: boolean;
   targetBits: number | null;
   lambda: number;
@@ -35,13 +37,13 @@ export interface RunConfig {
   modelFile?: string | null;
 }
 
-/** The model quantization of a run. */
-export function quantConfig(run: RunConfig): ModelQuantConfig {
+/** The model quantization of a run of `totalSteps` training steps (they set DropBits' annealing). */
+export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
   return {
     method: run.method,
     weightBits: run.wbits,
     activationBits: run.abits,
-    dropBits: run.dropbits > 0 && !run.learnBits ? { p: run.dropbits, granularity: run.dropbitsGranularity } : null,
+    dropBits: run.dropbits > 0 && !run.learnBits ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}) } : null,
     dropBitsOn: run.dropbitsOn,
     learnBits: run.learnBits ? { lambda: run.lambda, ...(run.targetBits !== null ? { targetBits: run.targetBits } : {}) } : null,
     keepFirstLastFloat: run.keepFirstLast,

@@ -11,8 +11,8 @@ import { quantConfig, type RunConfig } from './run-config';
 import type { RunDir } from './run-dir';
 
 /** How data-parallel workers rebuild the run's model: from the zoo, or from the topology of a user's model. */
-function replicaRecipe(run: RunConfig, dataset: ImageDataset, backend: string, model: tfl.LayersModel): ReplicaRecipe {
-  const recipe: ReplicaRecipe = { model: run.model, quant: quantConfig(run), inputShape: dataset.shape, numClasses: dataset.numClasses, backend: backend === 'cpu' ? 'cpu' : 'wasm' };
+function replicaRecipe(run: RunConfig, totalSteps: number, dataset: ImageDataset, backend: string, model: tfl.LayersModel): ReplicaRecipe {
+  const recipe: ReplicaRecipe = { model: run.model, quant: quantConfig(run, totalSteps), inputShape: dataset.shape, numClasses: dataset.numClasses, backend: backend === 'cpu' ? 'cpu' : 'wasm' };
   return run.modelFile ? { ...recipe, topology: model.toJSON(null, false) as object } : recipe;
 }
 
@@ -71,7 +71,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     else if (before !== undefined && before !== workers && !options.quiet) process.stderr.write(`srq: resuming with ${workers + 1} threads where the run had ${before + 1}: the result will not be bit-identical to an uninterrupted run\n`);
     await ckpt.restoreOptimizer(optimizer);
   } else {
-    model = options.model ?? (run.modelFile ? await loadUserModel({ ...run, modelFile: run.modelFile }, dataset) : ZOO[run.model](quantConfig(run), { inputShape: dataset.shape, numClasses: dataset.numClasses }));
+    model = options.model ?? (run.modelFile ? await loadUserModel({ ...run, modelFile: run.modelFile }, dataset, totalSteps) : ZOO[run.model](quantConfig(run, totalSteps), { inputShape: dataset.shape, numClasses: dataset.numClasses }));
   }
 
   const started = performance.now();
@@ -79,7 +79,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   let trainSeconds = 0;
   let status: TrainSummary['status'] = 'completed';
   let lastTestError: number | null = null; // of the weights as they are now
-  const parallel = workers > 0 ? await DataParallel.start(replicaRecipe(run, dataset, options.backend, model), workers, model, run.batchSize) : null;
+  const parallel = workers > 0 ? await DataParallel.start(replicaRecipe(run, totalSteps, dataset, options.backend, model), workers, model, run.batchSize) : null;
   const bar = options.quiet || !process.stderr.isTTY ? null : new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} steps | {ips} img/s | loss {loss} | acc {acc}%', stream: process.stderr }, cliProgress.Presets.shades_classic);
 
   try {

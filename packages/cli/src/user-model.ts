@@ -14,7 +14,7 @@ import { quantConfig, type RunConfig } from './run-config';
  * @throws {@link UsageError} when the file is not a model.json, or the model's input shape or
  *   class count does not fit the dataset
  */
-export async function loadUserModel(run: RunConfig & { modelFile: string }, dataset: ImageDataset): Promise<tfl.LayersModel> {
+export async function loadUserModel(run: RunConfig & { modelFile: string }, dataset: ImageDataset, totalSteps = 0): Promise<tfl.LayersModel> {
   const file = resolve(run.modelFile);
   if (basename(file) !== 'model.json' || !existsSync(file)) throw new UsageError(`--model-file ${run.modelFile}: expected the path of an existing model.json.`, { file });
   const model = await tfl.loadLayersModel(fileSystem(dirname(file)));
@@ -26,5 +26,5 @@ export async function loadUserModel(run: RunConfig & { modelFile: string }, data
   if (model.outputs.length !== 1 || model.outputs[0]!.shape.length !== 2 || classes !== dataset.numClasses) {
     throw new UsageError(`--model-file ${run.modelFile}: the model outputs [${model.outputs[0]!.shape.slice(1).join(', ')}] values per image; ${dataset.name} has ${dataset.numClasses} classes.`, { file });
   }
-  return run.method === 'fp' ? model : quantizeModel(model, quantConfig(run));
+  return run.method === 'fp' ? model : quantizeModel(model, quantConfig(run, totalSteps));
 }

@@ -50,6 +50,25 @@ describe('DropBits sampling', () => {
   it('p = 0 never drops', () => {
     expect(Array.from(new DropBits({ p: 0 }).sample([1000], 8).dataSync()).every((v) => v === 0)).toBe(true);
   });
+
+  it('anneal: p falls linearly to 0 over the given steps, set by seek(position, step); without it p stays', () => {
+    const annealed = new DropBits({ p: 0.4, anneal: 100, seed: 5 });
+    const constant = new DropBits({ p: 0.4, seed: 5 });
+    for (const [step, p] of [[0, 0.4], [25, 0.3], [50, 0.2], [100, 0], [150, 0]] as const) {
+      annealed.seek(step * 64, step);
+      constant.seek(step * 64, step);
+      expect(annealed.currentP, `step ${step}`).toBeCloseTo(p, 12);
+      expect(constant.currentP).toBe(0.4);
+    }
+    annealed.seek(50 * 64, 50);
+    const dropped = (d: DropBits) => Array.from(d.sample([20_000], 4).dataSync()).filter((v) => v > 0).length / 20_000;
+    constant.seek(50 * 64, 50);
+    expect(dropped(annealed)).toBeCloseTo(0.2, 1); // P(d ≥ 1) = p
+    expect(dropped(constant)).toBeCloseTo(0.4, 1);
+    annealed.seek(100 * 64, 100);
+    expect(dropped(annealed)).toBe(0);
+    expect(() => new DropBits({ p: 0.1, anneal: -1 })).toThrow(/anneal = -1; allowed: a whole number of steps/);
+  });
 });
 
 describe('DropBits with a quantizer', () => {

@@ -22,6 +22,12 @@ export interface DropBitsConfig {
   pick?: 'nearest' | 'sample';
   /** Seed of the drop sampling (advanced on every training call). Default 0. */
   seed?: number;
+  /**
+   * Anneal p linearly to 0 over this many training steps (0, the default: p stays constant). The
+   * step comes from {@link DropBits.seek} (`seekRandomStreams(model, step)` of @srq/models, which
+   * `srq train` calls before every step): p at step s is p·max(0, 1 − s/anneal).
+   */
+  anneal?: number;
 }
 
 /** A {@link DropBitsConfig} with the defaults filled in. */
@@ -42,11 +48,12 @@ export type ResolvedDropBitsConfig = Required<DropBitsConfig>;
 export class DropBits {
   readonly config: ResolvedDropBitsConfig;
   private readonly seeds: SeedStream;
+  private p: number;
 
   /** @throws {@link DropBitsConfigError} for p outside [0, 1), an unknown granularity, … */
   constructor(config: DropBitsConfig) {
     check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { p: 0.1 }');
-    checkKnownFields(config, ['p', 'granularity', 'channelAxis', 'minBits', 'pick', 'seed']);
+    checkKnownFields(config, ['p', 'granularity', 'channelAxis', 'minBits', 'pick', 'seed', 'anneal']);
     const { p } = config;
     check(typeof p === 'number' && p >= 0 && p < 1, 'p', p, 'a number in [0, 1)');
     const granularity = config.granularity ?? 'element';
@@ -59,8 +66,16 @@ export class DropBits {
     check(pick === 'nearest' || pick === 'sample', 'pick', pick, "'nearest' or 'sample'");
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
-    this.config = { p, granularity, channelAxis, minBits, pick, seed };
+    const anneal = config.anneal ?? 0;
+    check(Number.isInteger(anneal) && anneal >= 0, 'anneal', anneal, 'a whole number of steps (0: no annealing)');
+    this.config = { p, granularity, channelAxis, minBits, pick, seed, anneal };
+    this.p = p;
     this.seeds = new SeedStream(seed);
+  }
+
+  /** The drop probability in use: `config.p`, or its annealed value at the last {@link seek}. */
+  get currentP(): number {
+    return this.p;
   }
 
   /**
@@ -77,8 +92,8 @@ export class DropBits {
     return tf.tidy(() => {
       const u = tf.randomUniform(this.sampleShape(shape), 0, 1, 'float32', seed);
       // #{j ≥ 1 : u < p^j} = #{j ≥ 1 : j < log u / log p} = ceil(log u / log p) - 1, clipped to [0, b-1].
-      if (this.config.p === 0 || bits === 1) return tf.zeros(u.shape, 'int32');
-      const t = tf.div(tf.log(u), Math.log(this.config.p));
+      if (this.p === 0 || bits === 1) return tf.zeros(u.shape, 'int32');
+      const t = tf.div(tf.log(u), Math.log(this.p));
       return tf.cast(tf.clipByValue(tf.sub(tf.ceil(t), 1), 0, bits - 1), 'int32');
     });
   }
@@ -91,13 +106,17 @@ export class DropBits {
    */
   mask(quantizer: Quantizer, x: tf.Tensor, training: boolean): CodeMask | undefined {
     if (!training || quantizer.grid.droppableBits === 0 || quantizer.config.bits < this.config.minBits) return undefined;
-    const drop = this.config.granularity === 'element' ? { p: this.config.p, seed: this.seeds.next() } : this.sample(x.shape, quantizer.config.bits);
+    const drop = this.config.granularity === 'element' ? { p: this.p, seed: this.seeds.next() } : this.sample(x.shape, quantizer.config.bits);
     return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
   }
 
-  /** Moves the random stream of the drops to draw `position` (see {@link RegularizedQuantizer.seek}). */
-  seek(position: number): void {
+  /**
+   * Moves the random stream of the drops to draw `position` (see {@link RegularizedQuantizer.seek})
+   * and, with `anneal`, sets p for training step `step`.
+   */
+  seek(position: number, step?: number): void {
     this.seeds.seek(position);
+    if (this.config.anneal > 0 && step !== undefined) this.p = this.config.p * Math.max(0, 1 - step / this.config.anneal);
   }
 
   private sampleShape(shape: readonly number[]): number[] {

@@ -85,11 +85,11 @@ export class RegularizedQuantizer {
    * Moves every random stream of this quantizer (its Gumbel noise, the drops or gate samples) to
    * draw `position`. A trainer that seeks all streams to a function of the step before each step
    * makes the noise a function of the step alone: a run resumed from a checkpoint draws what the
-   * uninterrupted run drew, bit for bit.
+   * uninterrupted run drew, bit for bit. `step` sets an annealed DropBits p (`DropBitsConfig.anneal`).
    */
-  seek(position: number): void {
+  seek(position: number, step?: number): void {
     this.quantizer.seekNoise(position);
-    this.regularizer?.seek(position);
+    this.regularizer?.seek(position, step);
   }
 
   /** The gate penalty to add to the loss (BitGates), or null. */

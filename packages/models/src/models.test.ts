@@ -11,6 +11,8 @@ import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
 import { QDense } from './q-dense';
 import { lenet5, resnet20, vgg7 } from './zoo';
+import { quantSlots, seekRandomStreams } from './random-streams';
+import type { DropBits } from '@srq/dropbits';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'srq-models-'));
 const quant = (bits: number, signed = true, method: 'srq' | 'rq' | 'ste' = 'srq') => ({ quantizer: { bits, signed, method } });
@@ -158,5 +160,17 @@ describe('file-system IO handler', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toHaveLength(0);
     await expect(tfl.loadLayersModel(fileSystem(join(dir, 'nope')))).rejects.toThrow(ModelFileError);
     await expect(tfl.loadLayersModel(fileSystem(join(dir, 'nope')))).rejects.toThrow(/No saved model in .*nope \(missing model.json\)/);
+  });
+});
+
+describe('seekRandomStreams', () => {
+  it("sets every DropBits' annealed p for the step, on weights and activations", () => {
+    const m = lenet5({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.4, anneal: 10 } });
+    const drops = () => quantSlots(m).map((slot) => (slot.regularized.regularizer as DropBits).currentP);
+    expect(drops()).toHaveLength(7);
+    seekRandomStreams(m, 5);
+    expect(drops().every((p) => Math.abs(p - 0.2) < 1e-12)).toBe(true);
+    seekRandomStreams(m, 10);
+    expect(drops().every((p) => p === 0)).toBe(true);
   });
 });

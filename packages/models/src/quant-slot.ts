@@ -81,9 +81,9 @@ export class QuantSlot {
     }
   }
 
-  /** Moves the slot's random streams (see {@link RegularizedQuantizer.seek}). */
-  seek(position: number): void {
-    this.regularized.seek(position);
+  /** Moves the slot's random streams to draw `position` of training step `step` (see {@link RegularizedQuantizer.seek}). */
+  seek(position: number, step?: number): void {
+    this.regularized.seek(position, step);
   }
 
   report(): QuantizerReport {

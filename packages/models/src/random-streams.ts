@@ -23,7 +23,8 @@ export function quantSlots(model: tfl.LayersModel): QuantSlot[] {
  * Moves every random stream of a model's quantizers (Gumbel noise, DropBits drops, BitGates
  * samples) to the start of training step `step`. Called before every step, it makes all training
  * noise a function of (seed, step): a run resumed from a checkpoint at step s draws exactly what
- * the uninterrupted run drew from step s on, and so do data-parallel replicas.
+ * the uninterrupted run drew from step s on, and so do data-parallel replicas. It also sets the
+ * annealed DropBits p of step `step` (`DropBitsConfig.anneal`).
  *
  * @example
  * ```ts
@@ -31,5 +32,5 @@ export function quantSlots(model: tfl.LayersModel): QuantSlot[] {
  * ```
  */
 export function seekRandomStreams(model: tfl.LayersModel, step: number): void {
-  for (const slot of quantSlots(model)) slot.seek(step * STREAM_STRIDE);
+  for (const slot of quantSlots(model)) slot.seek(step * STREAM_STRIDE, step);
 }
