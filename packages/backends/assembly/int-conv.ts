@@ -108,6 +108,41 @@ function pixelTables(codes: usize, channels: i32, activationBits: i32, out: usiz
 }
 
 /**
+ * The sums of one block of 16 filters with 2-bit weights (planes at `plane0`, `plane1`) over one
+ * output position's tables (`pointers`, one per kernel position, `digitOffset` into each): both
+ * bits in one pass, bit 1 weighted 2, digit `shift` bits up.
+ */
+function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sums: usize): void {
+  const lowNibble = i8x16.splat(15);
+  let t0 = i8x16.splat(0);
+  let t1 = i8x16.splat(0);
+  let count = 0;
+  let w = <usize>0;
+  for (let s = 0; s < positions; s++) {
+    const table = <usize>load<u32>(pointers + <usize>(s << 2)) + digitOffset;
+    for (let q = 0; q < channelBytes; q++, w += 16) {
+      const lo = v128.load(table + <usize>(q << 5));
+      const hi = v128.load(table + <usize>(q << 5) + 16);
+      const w0 = v128.load(plane0 + w);
+      const w1 = v128.load(plane1 + w);
+      t0 = i8x16.add(t0, i8x16.add(i8x16.swizzle(lo, v128.and(w0, lowNibble)), i8x16.swizzle(hi, i8x16.shr_u(w0, 4))));
+      t1 = i8x16.add(t1, i8x16.add(i8x16.swizzle(lo, v128.and(w1, lowNibble)), i8x16.swizzle(hi, i8x16.shr_u(w1, 4))));
+      if (++count === rounds) {
+        flush(t0, shift, sums);
+        flush(t1, shift + 1, sums);
+        t0 = i8x16.splat(0);
+        t1 = i8x16.splat(0);
+        count = 0;
+      }
+    }
+  }
+  if (count) {
+    flush(t0, shift, sums);
+    flush(t1, shift + 1, sums);
+  }
+}
+
+/**
  * The integer convolution of `n` NHWC images at `x` (float32) with the weights at `planes`
  * (layout of `packWeightPlanes`): writes `[n, outH, outW, filters]` float32 at `out`. With
  * `outputScale` > 0 the output is quantized as an unsigned activation quantizer after a ReLU
@@ -160,6 +195,13 @@ export function intConv2d(
         memory.fill(sums, 0, <usize>(blocks << 6));
         for (let b = 0; b < blocks; b++) {
           const blockSums = sums + <usize>(b << 6);
+          if (weightBits === 2) {
+            // both weight bits in one pass: each table pair loaded once
+            const plane0 = planes + <usize>(((b * 2 * positions) * channelBytes) << 4);
+            const plane1 = plane0 + <usize>((positions * channelBytes) << 4);
+            for (let d = 0; d < digits; d++) dot2(pointers, <usize>d * digitBytes, plane0, plane1, positions, channelBytes, rounds, 4 * d, blockSums);
+            continue;
+          }
           for (let i = 0; i < weightBits; i++) {
             for (let d = 0; d < digits; d++) {
               let t = i8x16.splat(0);
