@@ -107,8 +107,11 @@ function intConvKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelB
       const a = attrs as unknown as IntConvAttrs;
       const m = memory(backend as tf.KernelBackend);
       // views of the backend's memory: read completely before the output is allocated
-      const out = runIntConv(m.read(x!) as Float32Array, x!.shape, m.read(planes!) as Int32Array, m.read(scale!) as Float32Array, m.read(bias!) as Float32Array, a);
-      return m.output([x!.shape[0]!, a.outH, a.outW, a.filters], out);
+      // a rank-2 input [n, K] is n pixels of K channels (a dense layer): the output is [n, filters]
+      const dense = x!.shape.length === 2;
+      const shape = dense ? [x!.shape[0]!, 1, 1, x!.shape[1]!] : x!.shape;
+      const out = runIntConv(m.read(x!) as Float32Array, shape, m.read(planes!) as Int32Array, m.read(scale!) as Float32Array, m.read(bias!) as Float32Array, a);
+      return m.output(dense ? [x!.shape[0]!, a.filters] : [x!.shape[0]!, a.outH, a.outW, a.filters], out);
     },
   };
 }

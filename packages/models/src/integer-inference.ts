@@ -93,12 +93,12 @@ export class IntConv2D extends tfl.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
       const a = this.args;
-      const nhwc = a.kind === 'dense' ? tf.reshape(x, [-1, 1, 1, a.channels]) : (x as tf.Tensor4D);
-      const run = (image: tf.Tensor) =>
-        tf.engine().runKernel(INT_CONV_KERNEL, { x: image, planes: this.planes!.read(), scale: this.scaleVar!.read(), bias: this.biasVar!.read() }, this.attrs(nhwc.shape[1]!, nhwc.shape[2]!) as unknown as tf.NamedAttrMap) as tf.Tensor;
-      const y = run(nhwc);
-      const shaped = a.kind === 'dense' ? tf.reshape(y, [...x.shape.slice(0, -1), a.filters]) : y;
-      return applyActivation(a.activation, shaped);
+      // a dense layer: rows of K channels, [n, K] (inputs of higher rank flattened to rows and back)
+      const input = a.kind === 'dense' && x.rank !== 2 ? tf.reshape(x, [-1, a.channels]) : x;
+      const [h, w] = a.kind === 'dense' ? [1, 1] : [x.shape[1]!, x.shape[2]!];
+      const y = tf.engine().runKernel(INT_CONV_KERNEL, { x: input, planes: this.planes!.read(), scale: this.scaleVar!.read(), bias: this.biasVar!.read() }, this.attrs(h, w) as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const shaped = input === x ? y : tf.reshape(y, [...x.shape.slice(0, -1), a.filters]);
+      return a.activation === 'linear' ? shaped : applyActivation(a.activation, shaped);
     });
   }
 

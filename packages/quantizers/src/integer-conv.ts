@@ -23,7 +23,7 @@ import { roundHalfEven } from './fused-srq';
  * packing; `@srq/backends` registers the WebAssembly SIMD build of the same kernel for wasm.
  */
 
-/** Name of the kernel; inputs `x` (float32 NHWC), `planes` (int32), `scale` and `bias` (float32 [filters]). */
+/** Name of the kernel; inputs `x` (float32 NHWC, or `[n, K]` for a dense layer: output `[n, filters]`), `planes` (int32), `scale` and `bias` (float32 [filters]). */
 export const INT_CONV_KERNEL = 'SrqIntConv2D';
 
 
