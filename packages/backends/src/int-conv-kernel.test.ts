@@ -1,7 +1,7 @@
 // The integer convolution of packed models: the JavaScript reference against a direct sum of
-// codes (Σ k·v, no bit planes), and the WebAssembly SIMD build against the reference, bit for
-// bit, over shapes (padding, strides, channels not a multiple of 16 or 32, dense rows) and every
-// bit-width from 1 to 8.
+// codes (Σ k·v, no tables), and the WebAssembly SIMD build against the reference, bit for bit,
+// over shapes (padding, strides, channels not a multiple of 8, 16 or 32, dense rows) and every
+// pair of weight and activation bit-widths (1–8 × 1, 2, 4, 8; a few on LeNet's conv2).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { activationCode, intConv2d, packWeightPlanes, quantizeUnsigned, roundHalfEven, type IntConvAttrs } from '@srq/quantizers';
@@ -93,8 +93,11 @@ describe('integer convolution', () => {
   });
 
   it.each(CASES)('the WebAssembly SIMD build equals the reference bit for bit, at every bit-width: $name', (c) => {
+    // every bit-width on the small shapes; on LeNet's conv2 (the slow reference) a few
+    const large = c.shape[3] >= 32;
     for (let wb = 1; wb <= 8; wb++) {
       for (const ab of [1, 2, 4, 8]) {
+        if (large && !((wb === ab && [1, 2, 8].includes(wb)) || (wb === 3 && ab === 4))) continue;
         const s = setup(c, wb, ab, 100 * wb + ab, ab === 2 ? RELU_3BIT : ab === 4 ? RELU6_2BIT : FLOAT);
         const reference = intConv2d(s.x, c.shape, s.planes, s.scale, s.bias, s.attrs);
         const simd = runIntConv(s.x, c.shape, s.planes, s.scale, s.bias, s.attrs);
