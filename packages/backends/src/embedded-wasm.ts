@@ -22,6 +22,27 @@ export async function instantiateEmbedded<T>(base64: string, name: string): Prom
 }
 
 /**
+ * One of our embedded modules, compiled on the first `load()` (later calls share it): `exports`
+ * is null until then, and where WebAssembly SIMD is unavailable.
+ */
+export class EmbeddedModule<T> {
+  exports: T | null = null;
+  private loading: Promise<boolean> | null = null;
+  constructor(
+    private readonly base64: string,
+    private readonly name: string,
+  ) {}
+
+  load(): Promise<boolean> {
+    this.loading ??= instantiateEmbedded<T>(this.base64, this.name).then((exports) => {
+      this.exports = exports;
+      return exports !== null;
+    });
+    return this.loading;
+  }
+}
+
+/**
  * Places arrays above `base` in a module's memory, 16-byte aligned, and grows the memory to fit:
  * `place(bytes)` returns each array's offset; `fit()` grows once all are placed.
  */

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { INT_CONV_KERNEL, intConv2d, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
 import { INT_CONV_WASM } from './generated/int-conv-wasm';
-import { heapPlacer, instantiateEmbedded } from './embedded-wasm';
+import { EmbeddedModule, heapPlacer } from './embedded-wasm';
 import { cpuMemory, wasmMemory, type KernelMemory } from './kernel-memory';
 
 /** The exports of assembly/int-conv.ts. */
@@ -18,8 +18,7 @@ interface IntConvExports {
   quantizeUnsigned(x: number, n: number, alpha: number, clip: number, maxCode: number, out: number): void;
 }
 
-let module: IntConvExports | null = null;
-let loading: Promise<boolean> | null = null;
+const wasm = new EmbeddedModule<IntConvExports>(INT_CONV_WASM, 'int-conv');
 
 /**
  * Compiles the WebAssembly SIMD build of the integer convolution (assembly/int-conv.ts), once.
@@ -27,16 +26,12 @@ let loading: Promise<boolean> | null = null;
  * JavaScript `intConv2d` of @srq/quantizers.
  */
 export function loadIntConvWasm(): Promise<boolean> {
-  loading ??= instantiateEmbedded<IntConvExports>(INT_CONV_WASM, 'int-conv').then((exports) => {
-    module = exports;
-    return exports !== null;
-  });
-  return loading;
+  return wasm.load();
 }
 
 /** Bytes of the integer kernel's WebAssembly memory (its scratch: it grows to the largest layer and call). */
 export function intConvMemoryBytes(): number {
-  return module?.memory.buffer.byteLength ?? 0;
+  return wasm.exports?.memory.buffer.byteLength ?? 0;
 }
 
 /**
@@ -45,8 +40,8 @@ export function intConvMemoryBytes(): number {
  * wasm: copy it before the next call.
  */
 export function runIntConv(x: Float32Array, shape: readonly number[], planes: Int32Array, scale: Float32Array, bias: Float32Array, a: IntConvAttrs, useWasm = true): Float32Array {
-  if (!module || !useWasm) return intConv2d(x, shape, planes, scale, bias, a);
-  const m = module;
+  const m = wasm.exports;
+  if (!m || !useWasm) return intConv2d(x, shape, planes, scale, bias, a);
   const [n, h, w, channels] = shape as [number, number, number, number];
   const outSize = n * a.outH * a.outW * a.filters;
   const { place, fit } = heapPlacer(m.memory, m.heapBase());
@@ -75,8 +70,8 @@ export function runIntConv(x: Float32Array, shape: readonly number[], planes: In
  * memory when on wasm: copy it before the next call.
  */
 export function runQuantizeUnsigned(x: Float32Array, a: UnsignedQuantizeAttrs, useWasm = true): Float32Array {
-  if (!module || !useWasm) return quantizeUnsigned(x, a);
-  const m = module;
+  const m = wasm.exports;
+  if (!m || !useWasm) return quantizeUnsigned(x, a);
   const { place, fit } = heapPlacer(m.memory, m.heapBase());
   const px = place(4 * x.length);
   const pOut = place(4 * x.length);

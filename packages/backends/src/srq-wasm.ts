@@ -1,6 +1,6 @@
 import { srqFused, type SrqFusedAttrs } from '@srq/quantizers';
 import { SRQ_FUSED_WASM } from './generated/srq-fused-wasm';
-import { heapPlacer, instantiateEmbedded } from './embedded-wasm';
+import { EmbeddedModule, heapPlacer } from './embedded-wasm';
 
 /** The exports of assembly/srq-fused.ts. */
 interface SrqWasmExports {
@@ -26,8 +26,7 @@ export interface SrqFusedViews {
 /** The kernel's `relax` argument per method. */
 const RELAX = { srq: 0, rq: 1, 'rq-st': 2 } as const;
 
-let module: SrqWasmExports | null = null;
-let loading: Promise<boolean> | null = null;
+const wasm = new EmbeddedModule<SrqWasmExports>(SRQ_FUSED_WASM, 'srq-fused');
 let enabled = true;
 
 /**
@@ -37,16 +36,12 @@ let enabled = true;
  * with the JavaScript `srqFused` of @srq/quantizers.
  */
 export function loadSrqWasm(): Promise<boolean> {
-  loading ??= instantiateEmbedded<SrqWasmExports>(SRQ_FUSED_WASM, 'srq-fused').then((exports) => {
-    module = exports;
-    return exports !== null;
-  });
-  return loading;
+  return wasm.load();
 }
 
 /** Whether {@link runSrqFused} uses the WebAssembly build. */
 export function srqWasmLoaded(): boolean {
-  return module !== null;
+  return wasm.exports !== null;
 }
 
 /** Turns the WebAssembly build off (the JavaScript reference computes) or back on; for comparisons. */
@@ -65,8 +60,8 @@ export function srqWasmEnabled(): boolean {
  * before the next call). Falls back to the JavaScript reference.
  */
 export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Array, drops: Int32Array | null, attrs: SrqFusedAttrs): SrqFusedViews {
-  if (!module || !enabled) return srqFused(x, alpha, ratio, drops, attrs);
-  const m = module;
+  const m = wasm.exports;
+  if (!m || !enabled) return srqFused(x, alpha, ratio, drops, attrs);
   const n = x.length;
   const channels = alpha.length;
   const { place, fit } = heapPlacer(m.memory, m.heapBase());
