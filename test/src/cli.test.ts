@@ -79,6 +79,9 @@ describe('srq train / eval on MNIST', () => {
     expect(Object.keys(result.by_bits)).toEqual(['1', '2', '4', '8']);
     for (const row of Object.values(result.by_bits)) expect(Object.keys(row)).toEqual(['packed_bytes', 'resident_bytes', 'ips_b1', 'ips_b64']);
     expect(result.by_bits['1']!.resident_bytes).toBeLessThan(result.by_bits['8']!.resident_bytes!); // the weights are held at their bits
+    const kernelsOf = (key: string) => (result[key] as Array<{ kernel: string }>).map((k) => k.kernel);
+    expect(kernelsOf('packed_profile_b64')).toContain('SrqIntConv2D');
+    expect(kernelsOf('float_profile_b64')).not.toContain('SrqIntConv2D');
     const profile = srq(['bench', '--profile', '--json', '--steps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(profile.status, profile.stderr).toBe(0);
     const { kernels, step_ms } = JSON.parse(profile.stdout) as { kernels: Array<{ kernel: string; ms_per_step: number; share: number }>; step_ms: number };

@@ -154,6 +154,9 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
   return Object.fromEntries(runs.map((r) => [r.key, Math.round(median(r.ips) * 10) / 10]));
 }
 
+/** What `tf.profile` returns. */
+type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
+
 /**
  * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (the default training)
  * on the main thread (no workers, so every kernel is seen), each under `tf.profile`; the time per
@@ -167,13 +170,27 @@ export async function benchProfile(options: BenchOptions): Promise<Record<string
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);
   for (let i = 0; i < Math.max(1, warmup); i++) await trainStep(m, opt, x, y, null);
-  const total = new Map<string, { ms: number; calls: number }>();
+  const infos: ProfileInfo[] = [];
   let wall = 0;
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    const info = await tf.profile(async () => void (await trainStep(m, opt, x, y, null)));
+    infos.push(await tf.profile(async () => void (await trainStep(m, opt, x, y, null))));
     wall += performance.now() - t0;
-    // kernels only: scopes (custom gradients, fused ops) wrap kernels already counted
+  }
+  tf.dispose([x, y]);
+  const rows = await kernelTimes(infos, steps);
+  const kernelsMs = rows.reduce((a, k) => a + k.ms_per_step, 0);
+  return { profiled_steps: steps, batch_size: batchSize, step_ms: +(wall / steps).toFixed(2), kernels_ms_per_step: +kernelsMs.toFixed(2), kernels: rows };
+}
+
+/**
+ * Time per kernel over `runs` profiled runs (`tf.profile`), averaged per run, with calls per run
+ * and the share of all kernels' time; largest first. Kernels only: scopes (custom gradients,
+ * fused ops) wrap kernels already counted.
+ */
+async function kernelTimes(infos: ProfileInfo | ProfileInfo[], runs: number): Promise<Array<{ kernel: string; ms_per_step: number; calls_per_step: number; share: number }>> {
+  const total = new Map<string, { ms: number; calls: number }>();
+  for (const info of [infos].flat()) {
     for (const k of info.kernels.filter((k) => k.name !== 'unnamed scope' && !k.name.endsWith('__op'))) {
       const time = await k.kernelTimeMs;
       const entry = total.get(k.name) ?? { ms: 0, calls: 0 };
@@ -182,10 +199,8 @@ export async function benchProfile(options: BenchOptions): Promise<Record<string
       total.set(k.name, entry);
     }
   }
-  tf.dispose([x, y]);
-  const kernelsMs = [...total.values()].reduce((a, k) => a + k.ms, 0);
-  const rows = [...total].sort((a, b) => b[1].ms - a[1].ms).map(([kernel, k]) => ({ kernel, ms_per_step: +(k.ms / steps).toFixed(3), calls_per_step: +(k.calls / steps).toFixed(1), share: +(k.ms / kernelsMs).toFixed(3) }));
-  return { profiled_steps: steps, batch_size: batchSize, step_ms: +(wall / steps).toFixed(2), kernels_ms_per_step: +(kernelsMs / steps).toFixed(2), kernels: rows };
+  const all = [...total.values()].reduce((a, k) => a + k.ms, 0);
+  return [...total].sort((a, b) => b[1].ms - a[1].ms).map(([kernel, k]) => ({ kernel, ms_per_step: +(k.ms / runs).toFixed(3), calls_per_step: +(k.calls / runs).toFixed(1), share: +(k.ms / all).toFixed(3) }));
 }
 
 /** Bit-widths of the packed models in the inference table of {@link benchInference}. */
@@ -243,6 +258,8 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
   }
   const ipsOf = (key: string) => Math.round(median(ips.get(key)!) * 10) / 10;
   const head = packed.find((p) => p.bits === bits)!;
+  const profile = async (m: tfl.LayersModel) => kernelTimes(await tf.profile(() => tf.tidy(() => void (m.predict(inputs[1]!, { batchSize: 64 }) as tf.Tensor).dataSync())), 1);
+  const profiles = { float: await profile(float), packed: await profile(head.model) };
   tf.dispose(inputs);
   return {
     integer: integerKernelAvailable(),
@@ -258,6 +275,9 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
       [`speedup_b${b}`, +(ipsOf(`packed${bits}_b${b}`) / ipsOf(`float_b${b}`)).toFixed(2)],
     ])),
     by_bits: Object.fromEntries(packed.map((p) => [`${p.bits}`, { packed_bytes: p.bytes, resident_bytes: p.resident, ...Object.fromEntries(INFERENCE_BATCHES.map((b) => [`ips_b${b}`, ipsOf(`packed${p.bits}_b${b}`)])) }])),
+    // where one batch-64 prediction spends its time, per kernel (tf.profile, one call each)
+    float_profile_b64: profiles.float,
+    packed_profile_b64: profiles.packed,
   };
 }
 
