@@ -188,8 +188,11 @@ export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNE
 export function integerModel(model: tfl.LayersModel, kernels: Map<string, PackedKernel>): tfl.LayersModel {
   const replaced = new Map<tfl.layers.Layer, tfl.layers.Layer[]>();
   const copies: Array<() => void> = [];
-  for (const layer of model.layers) {
-    if (!(layer instanceof QConv2D || layer instanceof QDense) || layer.inboundNodes.length !== 1 || layer.batchNorm) continue;
+  for (const candidate of model.layers) {
+    // exactly these classes: a QConv2DTranspose is a QConv2D subclass with another kernel layout
+    if (!['QConv2D', 'QDense'].includes(candidate.getClassName())) continue;
+    const layer = candidate as QConv2D | QDense;
+    if (layer.inboundNodes.length !== 1 || layer.batchNorm) continue;
     const kernelVar = layer.weights.find((w) => w.originalName === `${layer.name}/kernel`);
     const packed = kernelVar && kernels.get(kernelVar.originalName);
     if (!packed) continue;

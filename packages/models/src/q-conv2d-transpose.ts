@@ -1,16 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { firstShape, QWeightLayer, type QWeightLayerArgs } from './q-weight-layer';
+import { QConv2D, type QConv2DArgs } from './q-conv2d';
+import { firstShape } from './q-weight-layer';
 
-/** Arguments of {@link QConv2DTranspose}. */
-export interface QConv2DTransposeArgs extends QWeightLayerArgs {
-  filters: number;
-  kernelSize: number | [number, number];
-  strides?: number | [number, number];
-  padding?: 'valid' | 'same';
-}
-
-const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
+/** Arguments of {@link QConv2DTranspose}: those of a {@link QConv2D}. */
+export type QConv2DTransposeArgs = QConv2DArgs;
 
 /** Output size of a transposed convolution along one axis. */
 const transposedSize = (size: number | null, kernel: number, stride: number, padding: 'valid' | 'same'): number | null =>
@@ -19,23 +13,13 @@ const transposedSize = (size: number | null, kernel: number, stride: number, pad
 /**
  * A transposed 2-D convolution (NHWC; kernel `[kh, kw, filters, channels]`, as tfjs'
  * Conv2DTranspose) whose kernel is quantized in every call; the bias (one per filter) stays float.
+ * The arguments, fields and configuration of a {@link QConv2D}; its kernel layout, output and
+ * folded-BN scaling are the transposed ones.
  */
-export class QConv2DTranspose extends QWeightLayer {
-  static className = 'QConv2DTranspose';
-  readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: 'valid' | 'same';
+export class QConv2DTranspose extends QConv2D {
+  static override className = 'QConv2DTranspose';
 
-  constructor(args: QConv2DTransposeArgs) {
-    super(args);
-    this.filters = args.filters;
-    this.kernelSize = pair(args.kernelSize);
-    this.strides = pair(args.strides ?? 1);
-    this.padding = args.padding ?? 'valid';
-  }
-
-  protected kernelShape(inputShape: tfl.Shape): number[] {
+  protected override kernelShape(inputShape: tfl.Shape): number[] {
     return [...this.kernelSize, this.filters, inputShape[inputShape.length - 1] as number];
   }
 
@@ -47,7 +31,7 @@ export class QConv2DTranspose extends QWeightLayer {
     return tf.mul(kernel, tf.reshape(scale, [1, 1, this.filters, 1]));
   }
 
-  protected linear(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+  protected override linear(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
     const [n, h, w] = x.shape as [number, number, number, number];
     const out: [number, number, number, number] = [n, transposedSize(h, this.kernelSize[0], this.strides[0], this.padding)!, transposedSize(w, this.kernelSize[1], this.strides[1], this.padding)!, this.filters];
     return tf.conv2dTranspose(x as tf.Tensor4D, kernel as tf.Tensor4D, out, this.strides, this.padding);
@@ -58,8 +42,5 @@ export class QConv2DTranspose extends QWeightLayer {
     return [shape[0] as number | null, transposedSize(shape[1] as number | null, this.kernelSize[0], this.strides[0], this.padding), transposedSize(shape[2] as number | null, this.kernelSize[1], this.strides[1], this.padding), this.filters];
   }
 
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
-  }
 }
 tf.serialization.registerClass(QConv2DTranspose);
