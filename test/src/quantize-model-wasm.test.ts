@@ -71,22 +71,25 @@ describe('quantizeModel on wasm', () => {
     tf.dispose([x, y]);
   });
 
+  /** Seeded initial weights: each case trains the same model in every run. */
+  let seed = 100;
+  const seeded = () => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: ++seed }) });
   it.each<[string, () => tfl.LayersModel, number[], 'float32' | 'int32']>([
-    ['Conv1D', () => tfl.sequential({ layers: [tfl.layers.conv1d({ inputShape: [12, 3], filters: 4, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [12, 3], 'float32'],
-    ['Conv2DTranspose + BN', () => tfl.sequential({ layers: [tfl.layers.conv2dTranspose({ inputShape: [4, 4, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.batchNormalization({}), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [4, 4, 3], 'float32'],
-    ['Embedding', () => tfl.sequential({ layers: [tfl.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 6 }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [6], 'int32'],
-    ['Dense on 3-D inputs', () => tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4, 6], units: 8, activation: 'tanh' }), tfl.layers.flatten(), tfl.layers.dense({ units: 10 })] }), [4, 6], 'float32'],
+    ['Conv1D', () => tfl.sequential({ layers: [tfl.layers.conv1d({ ...seeded(), inputShape: [12, 3], filters: 4, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...seeded(), units: 10 })] }), [12, 3], 'float32'],
+    ['Conv2DTranspose + BN', () => tfl.sequential({ layers: [tfl.layers.conv2dTranspose({ ...seeded(), inputShape: [4, 4, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.batchNormalization({}), tfl.layers.flatten(), tfl.layers.dense({ ...seeded(), units: 10 })] }), [4, 4, 3], 'float32'],
+    ['Embedding', () => tfl.sequential({ layers: [tfl.layers.embedding({ embeddingsInitializer: tfl.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 11 }), inputDim: 20, outputDim: 4, inputLength: 6 }), tfl.layers.flatten(), tfl.layers.dense({ ...seeded(), units: 10 })] }), [6], 'int32'],
+    ['Dense on 3-D inputs', () => tfl.sequential({ layers: [tfl.layers.dense({ ...seeded(), inputShape: [4, 6], units: 8, activation: 'tanh' }), tfl.layers.flatten(), tfl.layers.dense({ ...seeded(), units: 10 })] }), [4, 6], 'float32'],
     ['a shared Conv2D (called twice)', () => {
       const input = tfl.input({ shape: [8, 8, 4] });
-      const shared = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' });
+      const shared = tfl.layers.conv2d({ ...seeded(), filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' });
       const h = tfl.layers.flatten().apply(shared.apply(shared.apply(input))) as tfl.SymbolicTensor;
-      return tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 10 }).apply(h) as tfl.SymbolicTensor });
+      return tfl.model({ inputs: input, outputs: tfl.layers.dense({ ...seeded(), units: 10 }).apply(h) as tfl.SymbolicTensor });
     }, [8, 8, 4], 'float32'],
     ['a nested Sequential (conv + BN + ReLU6)', () => {
-      const block = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 6, kernelSize: 3, useBias: false }), tfl.layers.batchNormalization(), tfl.layers.reLU({ maxValue: 6 })] });
+      const block = tfl.sequential({ layers: [tfl.layers.conv2d({ ...seeded(), inputShape: [8, 8, 3], filters: 6, kernelSize: 3, useBias: false }), tfl.layers.batchNormalization(), tfl.layers.reLU({ maxValue: 6 })] });
       const input = tfl.input({ shape: [8, 8, 3] });
       const h = tfl.layers.flatten().apply(block.apply(input)) as tfl.SymbolicTensor;
-      return tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 10 }).apply(h) as tfl.SymbolicTensor });
+      return tfl.model({ inputs: input, outputs: tfl.layers.dense({ ...seeded(), units: 10 }).apply(h) as tfl.SymbolicTensor });
     }, [8, 8, 3], 'float32'],
   ])('%s trains with model.fit at 2/2', async (_, build, shape, dtype) => {
     const q = quantizeModel(build(), { method: 'srq', weightBits: 2, activationBits: 2 });
