@@ -31,7 +31,9 @@ describe('integer inference of packed models', () => {
     const before = tf.memory().numBytes;
     const integer = await loadPackedModel(DEMO, { integer: true });
     const resident = tf.memory().numBytes - before;
-    expect(classes(integer)).toEqual(['InputLayer', 'Conv2D', 'MaxPooling2D', 'SrqIntActivation', 'SrqIntConv2D', 'MaxPooling2D', 'Flatten', 'SrqIntConv2D', 'SrqIntConv2D']);
+    // conv1's ReLU, quantizer and max-pool run in conv2's input pass; conv2's ReLU and quantizer in its
+    // epilogue; the max-pool and Flatten before fc1 in fc1's input pass; fc1's ReLU and quantizer in its epilogue
+    expect(classes(integer)).toEqual(['InputLayer', 'Conv2D', 'SrqIntConv2D', 'SrqIntConv2D', 'SrqIntConv2D']);
     // the weights as held: conv2 and the dense layers as 2-bit codes (conv1, the first layer, reads float pixels and stays float)
     expect(resident).toBeLessThan(modelReport(float).floatBytes / 10);
     const mnist = loadDataset('mnist');
@@ -65,6 +67,10 @@ describe('integer inference of packed models', () => {
       tfl.layers.conv2d({ ...init(), inputShape: [8, 8, 2], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }), tfl.layers.maxPooling2d({ poolSize: 2 }),
       tfl.layers.conv2d({ ...init(), filters: 5, kernelSize: 3, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 4 }),
     ] }), [8, 8, 2], { weightBits: 3, activationBits: 4, perChannel: true }],
+    ['odd max-pool (7×7 → 3×3) and Flatten fused into a dense layer, ReLU6, 2/2', () => tfl.sequential({ layers: [
+      tfl.layers.conv2d({ ...init(), inputShape: [9, 9, 3], filters: 6, kernelSize: 3 }), tfl.layers.reLU({ maxValue: 6 }), tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.conv2d({ ...init(), filters: 12, kernelSize: 1, activation: 'relu' }), tfl.layers.maxPooling2d({ poolSize: 3 }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 5 }),
+    ] }), [9, 9, 3], { weightBits: 2, activationBits: 2 }],
     ['dense on 3-D inputs, 1/1', () => tfl.sequential({ layers: [
       tfl.layers.dense({ ...init(), inputShape: [5, 6], units: 12, activation: 'relu' }), tfl.layers.dense({ ...init(), units: 9, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 3 }),
     ] }), [5, 6], { weightBits: 1, activationBits: 1 }],

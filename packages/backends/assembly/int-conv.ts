@@ -2,14 +2,13 @@
 // `asc` (scripts/build-wasm.mjs) and embedded in src/generated/. The same computation as `intConv2d`
 // in @srq/quantizers (packages/quantizers/src/integer-conv.ts), the readable reference that the
 // tests compare this against (specification §10). Table lookups, 16 filters at a time: each input
-// pixel's codes are quantized once and turned into tables — for every 4 channels, the 16 sums of
+// pixel (max-pooled first when a pool is fused) is quantized once and its codes turned into tables — for every 4 channels, the 16 sums of
 // their codes selected by each 4-bit pattern — and every weight plane byte of 16 filters picks
 // two such sums with i8x16.swizzle. The integer sums are exact; then one scale multiply and the
 // bias (and, fused, the next ReLU and activation quantizer).
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
-// allocated here. Scratch (see `scratchBytes`): the image's pixel tables and sums, one pixel's
-// codes, a zero table for the padding, and one position's sums.
+// allocated here. Scratch: see `scratchBytes`.
 
 /** First byte the caller may use. */
 export function heapBase(): usize {
@@ -30,10 +29,15 @@ export function heapBase(): usize {
   return digitsOf(activationBits) * (((channels + 7) >> 3) << 1) * 16;
 }
 
-/** Bytes of scratch for an input of h×w pixels of `channels` channels. */
+/**
+ * Bytes of scratch for an input of h×w pixels (after the pooling) of `channels` channels: the
+ * pixel tables and sums, a zero table, one pixel's codes and pooled values, one output's sums and
+ * table pointers.
+ */
 export function scratchBytes(h: i32, w: i32, channels: i32, activationBits: i32, filters: i32, positions: i32): usize {
   const table = <usize>pixelTableBytes(channels, activationBits);
-  return align16(<usize>(h * w) * table) + align16(table) + align16(<usize>(h * w * 4)) + align16(<usize>(((channels + 31) >> 5) * 32)) + align16(<usize>(((filters + 15) & ~15) * 4)) + align16(<usize>(positions * 4));
+  const padded = <usize>(((channels + 31) >> 5) << 5);
+  return align16(<usize>(h * w) * table) + align16(table) + align16(<usize>(h * w * 4)) + padded + padded * 4 + <usize>(((filters + 15) & ~15) * 4) + <usize>(positions * 4);
 }
 
 /** Sum of the four i32 lanes. */
@@ -41,29 +45,47 @@ export function scratchBytes(h: i32, w: i32, channels: i32, activationBits: i32,
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
+/** The largest of each channel over a pool×pool window of pixels at `x` (rows `rowFloats` apart) into `out`. */
+function poolPixel(x: usize, rowFloats: i32, channels: i32, pool: i32, out: usize): void {
+  let c = 0;
+  for (; c + 4 <= channels; c += 4) {
+    let m = v128.load(x + <usize>(c << 2));
+    for (let py = 0; py < pool; py++)
+      for (let px = 0; px < pool; px++) m = f32x4.max(m, v128.load(x + <usize>((py * rowFloats + px * channels + c) << 2)));
+    v128.store(out + <usize>(c << 2), m);
+  }
+  for (; c < channels; c++) {
+    let m = load<f32>(x + <usize>(c << 2));
+    for (let py = 0; py < pool; py++)
+      for (let px = 0; px < pool; px++) m = max(m, load<f32>(x + <usize>((py * rowFloats + px * channels + c) << 2)));
+    store<f32>(out + <usize>(c << 2), m);
+  }
+}
+
 /**
- * Quantizes one pixel's `channels` floats at `x` to unsigned codes (round half to even of
- * x·inverseScale, clipped to [0, maxCode]) into `codes` (padded with zeros to a multiple of 32
- * bytes), and returns their sum.
+ * Quantizes one pixel's `channels` floats at `x` to unsigned codes — min(round(min(max(x, 0),
+ * clip) / α), maxCode), round half to even: the activation quantizer's own f32 arithmetic — into
+ * `codes` (padded with zeros to a multiple of 32 bytes), and returns their sum.
  */
-function quantizePixel(x: usize, channels: i32, inverseScale: f32, maxCode: i32, codes: usize): i32 {
+function quantizePixel(x: usize, channels: i32, alpha: f32, clip: f32, maxCode: i32, codes: usize): i32 {
   const padded = ((channels + 31) >> 5) << 5;
   memory.fill(codes, 0, <usize>padded);
-  const inv = f32x4.splat(inverseScale);
-  const top = i32x4.splat(maxCode);
-  const zero = i32x4.splat(0);
+  const a = f32x4.splat(alpha);
+  const c4 = f32x4.splat(clip);
+  const top = f32x4.splat(<f32>maxCode);
+  const zero = f32x4.splat(0);
   let c = 0;
   for (; c + 16 <= channels; c += 16) {
     const at = x + <usize>(c << 2);
-    const q0 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at), inv))), zero), top);
-    const q1 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at + 16), inv))), zero), top);
-    const q2 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at + 32), inv))), zero), top);
-    const q3 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(at + 48), inv))), zero), top);
+    const q0 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(v128.load(at), zero), c4), a)), top));
+    const q1 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(v128.load(at + 16), zero), c4), a)), top));
+    const q2 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(v128.load(at + 32), zero), c4), a)), top));
+    const q3 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(v128.load(at + 48), zero), c4), a)), top));
     v128.store(codes + <usize>c, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
   }
   for (; c < channels; c++) {
-    const v = <i32>nearest<f32>(load<f32>(x + <usize>(c << 2)) * inverseScale);
-    store<u8>(codes + <usize>c, <u8>(v < 0 ? 0 : v > maxCode ? maxCode : v));
+    const v = min(nearest(min(max(load<f32>(x + <usize>(c << 2)), 0), clip) / alpha), <f32>maxCode);
+    store<u8>(codes + <usize>c, <u8>(<i32>v));
   }
   let sum = i32x4.splat(0);
   for (let k = 0; k < padded; k += 16) sum = i32x4.add(sum, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(codes + <usize>k))));
@@ -107,6 +129,11 @@ function pixelTables(codes: usize, channels: i32, activationBits: i32, out: usiz
   v128.store(sums + 48, i32x4.add(v128.load(sums + 48), i32x4.shl(i32x4.extend_high_i16x8_u(hi), shift)));
 }
 
+/** The two table entries that a weight byte's nibbles pick (16 filters, 8 channels), added. */
+@inline function lookup(table: usize, low: v128, high: v128): v128 {
+  return i8x16.add(i8x16.swizzle(v128.load(table), low), i8x16.swizzle(v128.load(table + 16), high));
+}
+
 /**
  * The sums of one block of 16 filters with 2-bit weights (planes at `plane0`, `plane1`) over one
  * output position's tables (`pointers`, one per kernel position, `digitOffset` into each): both
@@ -125,8 +152,8 @@ function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize,
       const hi = v128.load(table + <usize>(q << 5) + 16);
       const w0 = v128.load(plane0 + w);
       const w1 = v128.load(plane1 + w);
-      t0 = i8x16.add(t0, i8x16.add(i8x16.swizzle(lo, v128.and(w0, lowNibble)), i8x16.swizzle(hi, i8x16.shr_u(w0, 4))));
-      t1 = i8x16.add(t1, i8x16.add(i8x16.swizzle(lo, v128.and(w1, lowNibble)), i8x16.swizzle(hi, i8x16.shr_u(w1, 4))));
+      t0 = i8x16.add(t0, i8x16.add(i8x16.swizzle(lo, v128.and(w0, lowNibble)), i8x16.swizzle(hi, v128.and(i16x8.shr_u(w0, 4), lowNibble))));
+      t1 = i8x16.add(t1, i8x16.add(i8x16.swizzle(lo, v128.and(w1, lowNibble)), i8x16.swizzle(hi, v128.and(i16x8.shr_u(w1, 4), lowNibble))));
       if (++count === rounds) {
         flush(t0, shift, sums);
         flush(t1, shift + 1, sums);
@@ -143,39 +170,99 @@ function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize,
 }
 
 /**
- * The integer convolution of `n` NHWC images at `x` (float32) with the weights at `planes`
- * (layout of `packWeightPlanes`): writes `[n, outH, outW, filters]` float32 at `out`. With
- * `outputScale` > 0 the output is quantized as an unsigned activation quantizer after a ReLU
- * does: min(max(y, 0), outputClip) / outputScale rounded, clipped to [0, outputMax], times
- * outputScale.
+ * The sums of one block of 16 filters over one output position's tables (`pointers`,
+ * `digitOffset` into each) for one weight bit's plane at `plane`, `shift` bits up (bit + 4·digit).
+ */
+function dotPlane(pointers: usize, digitOffset: usize, plane: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sums: usize): void {
+  const lowNibble = i8x16.splat(15);
+  let t = i8x16.splat(0);
+  let count = 0;
+  let w = <usize>0;
+  for (let s = 0; s < positions; s++) {
+    const table = <usize>load<u32>(pointers + <usize>(s << 2)) + digitOffset;
+    for (let q = 0; q < channelBytes; q++, w += 16) {
+      const wq = v128.load(plane + w);
+      t = i8x16.add(t, lookup(table + <usize>(q << 5), v128.and(wq, lowNibble), v128.and(i16x8.shr_u(wq, 4), lowNibble)));
+      if (++count === rounds) {
+        flush(t, shift, sums);
+        t = i8x16.splat(0);
+        count = 0;
+      }
+    }
+  }
+  if (count) flush(t, shift, sums);
+}
+
+/**
+ * scale·(Σ + offset) + bias for `filters` outputs at `o`, then, with `outputScale` > 0, the fused
+ * ReLU and quantizer: four filters at a time.
+ */
+@inline function epilogue(sums: usize, offset: i32, scale: usize, bias: usize, filters: i32, o: usize, outputScale: f32, outputClip: f32, outputMax: f32): void {
+  const offset4 = i32x4.splat(offset);
+  const zero4 = f32x4.splat(0);
+  const clip4 = f32x4.splat(outputClip);
+  const alpha4 = f32x4.splat(outputScale);
+  const top4 = f32x4.splat(outputMax);
+  let f = 0;
+  for (; f + 4 <= filters; f += 4) {
+    const at4 = <usize>(f << 2);
+    let y = f32x4.add(f32x4.mul(v128.load(scale + at4), f32x4.convert_i32x4_s(i32x4.add(v128.load(sums + at4), offset4))), v128.load(bias + at4));
+    if (outputScale > 0) y = f32x4.mul(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(y, zero4), clip4), alpha4)), top4), alpha4);
+    v128.store(o + at4, y);
+  }
+  for (; f < filters; f++) {
+    let y = load<f32>(scale + <usize>(f << 2)) * <f32>(load<i32>(sums + <usize>(f << 2)) + offset) + load<f32>(bias + <usize>(f << 2));
+    if (outputScale > 0) y = min(nearest(min(max(y, 0), outputClip) / outputScale), outputMax) * outputScale;
+    store<f32>(o + <usize>(f << 2), y);
+  }
+}
+
+/**
+ * The integer convolution of `n` NHWC images of inH×inW pixels at `x` (float32) with the weights
+ * at `planes` (layout of `packWeightPlanes`): max-pools the input by `pool`×`pool` windows
+ * (1: none; the convolution then sees inH/pool × inW/pool pixels), quantizes it to codes with
+ * the input's grid (α `inputScale`, after a ReLU clipped at `inputClip`), and writes
+ * `[n, outH, outW, filters]` float32 at `out`. With `outputScale` > 0 the output is quantized as
+ * an unsigned activation quantizer after a ReLU does: min(max(y, 0), outputClip) / outputScale
+ * rounded, clipped to [0, outputMax], times outputScale.
  */
 export function intConv2d(
-  n: i32, h: i32, w: i32, channels: i32, x: usize, planes: usize, scale: usize, bias: usize, out: usize,
+  n: i32, inH: i32, inW: i32, channels: i32, x: usize, planes: usize, scale: usize, bias: usize, out: usize,
   kernelH: i32, kernelW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32,
-  filters: i32, weightBits: i32, minCode: i32, activationBits: i32, inverseInputScale: f32,
+  filters: i32, weightBits: i32, minCode: i32, activationBits: i32, inputScale: f32, inputClip: f32, pool: i32,
   outputScale: f32, outputClip: f32, outputMax: f32, scratch: usize,
 ): void {
+  const h = inH / pool;
+  const w = inW / pool;
   const channelBytes = (channels + 7) >> 3; // weight bytes per filter, plane and kernel position
   const positions = kernelH * kernelW;
   const digits = digitsOf(activationBits);
   const tableBytes = <usize>pixelTableBytes(channels, activationBits);
   const digitBytes = <usize>(channelBytes << 5); // one digit's tables of a pixel
   const blocks = (filters + 15) >> 4;
+  const padded = <usize>(((channels + 31) >> 5) << 5);
   const tables = scratch;
   const zeroTable = tables + align16(<usize>(h * w) * tableBytes);
   const pixelSums = zeroTable + align16(tableBytes);
   const codes = pixelSums + align16(<usize>(h * w * 4));
-  const sums = codes + align16(<usize>(((channels + 31) >> 5) * 32));
-  const pointers = sums + align16(<usize>(blocks << 6)); // each kernel position's table, for one output
+  const pooled = codes + padded;
+  const sums = pooled + padded * 4;
+  const pointers = sums + <usize>(blocks << 6); // each kernel position's table, for one output
   memory.fill(zeroTable, 0, tableBytes);
   const maxCode = (1 << activationBits) - 1;
   // byte sums per flush: two table entries of at most 4·15 (or 4·maxCode) per weight byte
   const maxDigit = min(maxCode, 15);
   const rounds = 255 / (8 * maxDigit);
-  const lowNibble = i8x16.splat(15);
+  const blockBytes = <usize>((weightBits * positions * channelBytes) << 4);
+  const planeBytes = <usize>((positions * channelBytes) << 4);
   for (let img = 0; img < n; img++) {
     for (let p = 0; p < h * w; p++) {
-      store<i32>(pixelSums + <usize>(p << 2), quantizePixel(x + <usize>((img * h * w + p) * channels * 4), channels, inverseInputScale, maxCode, codes));
+      let src = x + <usize>((((img * inH + (p / w) * pool) * inW + (p % w) * pool) * channels) << 2);
+      if (pool > 1) {
+        poolPixel(src, inW * channels, channels, pool, pooled);
+        src = pooled;
+      }
+      store<i32>(pixelSums + <usize>(p << 2), quantizePixel(src, channels, inputScale, inputClip, maxCode, codes));
       pixelTables(codes, channels, activationBits, tables + <usize>p * tableBytes);
     }
     for (let oy = 0; oy < outH; oy++) {
@@ -194,57 +281,16 @@ export function intConv2d(
         }
         memory.fill(sums, 0, <usize>(blocks << 6));
         for (let b = 0; b < blocks; b++) {
+          const block = planes + <usize>b * blockBytes;
           const blockSums = sums + <usize>(b << 6);
-          if (weightBits === 2) {
-            // both weight bits in one pass: each table pair loaded once
-            const plane0 = planes + <usize>(((b * 2 * positions) * channelBytes) << 4);
-            const plane1 = plane0 + <usize>((positions * channelBytes) << 4);
-            for (let d = 0; d < digits; d++) dot2(pointers, <usize>d * digitBytes, plane0, plane1, positions, channelBytes, rounds, 4 * d, blockSums);
-            continue;
-          }
-          for (let i = 0; i < weightBits; i++) {
-            for (let d = 0; d < digits; d++) {
-              let t = i8x16.splat(0);
-              let count = 0;
-              for (let s = 0; s < positions; s++) {
-                const table = <usize>load<u32>(pointers + <usize>(s << 2)) + <usize>d * digitBytes;
-                const weights = planes + <usize>((((b * weightBits + i) * positions + s) * channelBytes) << 4);
-                for (let q = 0; q < channelBytes; q++) {
-                  const wq = v128.load(weights + <usize>(q << 4));
-                  const lo = i8x16.swizzle(v128.load(table + <usize>(q << 5)), v128.and(wq, lowNibble));
-                  const hi = i8x16.swizzle(v128.load(table + <usize>(q << 5) + 16), i8x16.shr_u(wq, 4));
-                  t = i8x16.add(t, i8x16.add(lo, hi));
-                  if (++count === rounds) {
-                    flush(t, i + 4 * d, blockSums);
-                    t = i8x16.splat(0);
-                    count = 0;
-                  }
-                }
-              }
-              if (count) flush(t, i + 4 * d, blockSums);
-            }
+          for (let d = 0; d < digits; d++) {
+            const digitOffset = <usize>d * digitBytes;
+            // 2-bit weights: both bits in one pass, each table pair loaded once
+            if (weightBits === 2) dot2(pointers, digitOffset, block, block + planeBytes, positions, channelBytes, rounds, 4 * d, blockSums);
+            else for (let i = 0; i < weightBits; i++) dotPlane(pointers, digitOffset, block + <usize>i * planeBytes, positions, channelBytes, rounds, i + 4 * d, blockSums);
           }
         }
-        const o = out + <usize>((((img * outH + oy) * outW + ox) * filters) << 2);
-        const offset = minCode * sumV;
-        // scale·(Σ + offset) + bias, then the fused ReLU and quantizer: four filters at a time
-        const offset4 = i32x4.splat(offset);
-        const zero4 = f32x4.splat(0);
-        const clip4 = f32x4.splat(outputClip);
-        const alpha4 = f32x4.splat(outputScale);
-        const top4 = f32x4.splat(outputMax);
-        let f = 0;
-        for (; f + 4 <= filters; f += 4) {
-          const at4 = <usize>(f << 2);
-          let y = f32x4.add(f32x4.mul(v128.load(scale + at4), f32x4.convert_i32x4_s(i32x4.add(v128.load(sums + at4), offset4))), v128.load(bias + at4));
-          if (outputScale > 0) y = f32x4.mul(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(y, zero4), clip4), alpha4)), top4), alpha4);
-          v128.store(o + at4, y);
-        }
-        for (; f < filters; f++) {
-          let y = load<f32>(scale + <usize>(f << 2)) * <f32>(load<i32>(sums + <usize>(f << 2)) + offset) + load<f32>(bias + <usize>(f << 2));
-          if (outputScale > 0) y = min(nearest(min(max(y, 0), outputClip) / outputScale), outputMax) * outputScale;
-          store<f32>(o + <usize>(f << 2), y);
-        }
+        epilogue(sums, minCode * sumV, scale, bias, filters, out + <usize>((((img * outH + oy) * outW + ox) * filters) << 2), outputScale, outputClip, outputMax);
       }
     }
   }

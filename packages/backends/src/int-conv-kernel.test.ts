@@ -21,6 +21,9 @@ interface Case {
   stride: [number, number];
   pad: [number, number];
   filters: number;
+  /** A fused max-pool of the input (its shape is before the pool) and the ReLU's clip before the input's quantizer. */
+  pool?: number;
+  clip?: number;
 }
 
 const CASES: Case[] = [
@@ -28,6 +31,8 @@ const CASES: Case[] = [
   { name: '3×3 same, 20 channels, stride 2', shape: [1, 7, 9, 20], kernel: [3, 3], stride: [2, 2], pad: [1, 1], filters: 5 },
   { name: 'dense 1,000 → 7 (one pixel)', shape: [3, 1, 1, 1000], kernel: [1, 1], stride: [1, 1], pad: [0, 0], filters: 7 },
   { name: '1×1, 3 channels, 9 filters (a 2/2 block of 4 and a rest)', shape: [2, 4, 4, 3], kernel: [1, 1], stride: [1, 1], pad: [0, 0], filters: 9 },
+  { name: 'max-pool 2 (odd 9×11 input) then 3×3 same, ReLU6 clip, 13 channels', shape: [2, 9, 11, 13], kernel: [3, 3], stride: [1, 1], pad: [1, 1], filters: 18, pool: 2, clip: 0.3 },
+  { name: 'max-pool 2 then a dense layer over all pixels (pool, flatten, dense)', shape: [3, 8, 8, 16], kernel: [4, 4], stride: [1, 1], pad: [0, 0], filters: 10, pool: 2 },
 ];
 
 /** The output as a float, or quantized by a fused ReLU (+ clip) and unsigned grid. */
@@ -38,16 +43,18 @@ const RELU6_2BIT: Output = { outputScale: 1.5, outputClip: 6, outputMax: 3 };
 
 function setup(c: Case, weightBits: number, activationBits: number, seed: number, output: Output = FLOAT) {
   const rand = lcg(seed);
-  const [n, h, w, channels] = c.shape;
+  const [n, inH, inW, channels] = c.shape;
+  const pool = c.pool ?? 1;
+  const [h, w] = [Math.floor(inH / pool), Math.floor(inW / pool)];
   const minCode = -(2 ** (weightBits - 1));
   const attrs: IntConvAttrs = {
     kernelH: c.kernel[0], kernelW: c.kernel[1], strideH: c.stride[0], strideW: c.stride[1], padTop: c.pad[0], padLeft: c.pad[1],
     outH: Math.floor((h + 2 * c.pad[0] - c.kernel[0]) / c.stride[0]) + 1, outW: Math.floor((w + 2 * c.pad[1] - c.kernel[1]) / c.stride[1]) + 1,
-    channels, filters: c.filters, weightBits, minCode, activationBits, inverseInputScale: Math.fround(1 / 0.05), ...output,
+    channels, filters: c.filters, weightBits, minCode, activationBits, inputScale: 0.05, inputClip: c.clip ?? Infinity, inputPool: pool, ...output,
   };
   const codes = Array.from({ length: c.kernel[0] * c.kernel[1] * channels * c.filters }, () => minCode + Math.floor(rand() * 2 ** weightBits));
   // inputs on and off the grid (α = 0.05), negatives and values above the top code included
-  const x = Float32Array.from({ length: n * h * w * channels }, () => (rand() < 0.5 ? Math.fround(0.05 * Math.floor(rand() * 2 ** activationBits)) : (rand() - 0.2) * 0.06 * 2 ** activationBits));
+  const x = Float32Array.from({ length: n * inH * inW * channels }, () => (rand() < 0.5 ? Math.fround(0.05 * Math.floor(rand() * 2 ** activationBits)) : (rand() - 0.2) * 0.06 * 2 ** activationBits));
   const scale = Float32Array.from({ length: c.filters }, () => 0.001 + rand() * 0.01);
   const bias = Float32Array.from({ length: c.filters }, () => rand() - 0.5);
   return { attrs, codes, x, scale, bias, planes: packWeightPlanes(codes, minCode, attrs) };
@@ -55,8 +62,16 @@ function setup(c: Case, weightBits: number, activationBits: number, seed: number
 
 /** Σ k·v per output, straight from the codes. */
 function direct(c: Case, s: ReturnType<typeof setup>): Float32Array {
-  const [n, h, w, channels] = c.shape;
+  const [n, inH, inW, channels] = c.shape;
   const a = s.attrs;
+  const [h, w] = [Math.floor(inH / a.inputPool), Math.floor(inW / a.inputPool)];
+  /** The input after the max-pool: the largest value of its window. */
+  const pooled = (img: number, iy: number, ix: number, ch: number) => {
+    let m = -Infinity;
+    for (let dy = 0; dy < a.inputPool; dy++)
+      for (let dx = 0; dx < a.inputPool; dx++) m = Math.max(m, s.x[((img * inH + iy * a.inputPool + dy) * inW + ix * a.inputPool + dx) * channels + ch]!);
+    return m;
+  };
   const out = new Float32Array(n * a.outH * a.outW * a.filters);
   for (let img = 0; img < n; img++)
     for (let oy = 0; oy < a.outH; oy++)
@@ -69,7 +84,7 @@ function direct(c: Case, s: ReturnType<typeof setup>): Float32Array {
               const ix = ox * a.strideW + kx - a.padLeft;
               if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
               for (let ch = 0; ch < channels; ch++) {
-                const v = activationCode(s.x[((img * h + iy) * w + ix) * channels + ch]!, a.inverseInputScale, 2 ** a.activationBits - 1);
+                const v = activationCode(pooled(img, iy, ix, ch), a.inputScale, a.inputClip, 2 ** a.activationBits - 1);
                 acc += s.codes[((ky * a.kernelW + kx) * channels + ch) * a.filters + f]! * v;
               }
             }

@@ -10,9 +10,9 @@ interface IntConvExports {
   heapBase(): number;
   scratchBytes(h: number, w: number, channels: number, activationBits: number, filters: number, positions: number): number;
   intConv2d(
-    n: number, h: number, w: number, channels: number, x: number, planes: number, scale: number, bias: number, out: number,
+    n: number, inH: number, inW: number, channels: number, x: number, planes: number, scale: number, bias: number, out: number,
     kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number,
-    filters: number, weightBits: number, minCode: number, activationBits: number, inverseInputScale: number,
+    filters: number, weightBits: number, minCode: number, activationBits: number, inputScale: number, inputClip: number, pool: number,
     outputScale: number, outputClip: number, outputMax: number, scratch: number,
   ): void;
   quantizeUnsigned(x: number, n: number, alpha: number, clip: number, maxCode: number, out: number): void;
@@ -42,9 +42,10 @@ export function intConvMemoryBytes(): number {
 export function runIntConv(x: Float32Array, shape: readonly number[], planes: Int32Array, scale: Float32Array, bias: Float32Array, a: IntConvAttrs, useWasm = true): Float32Array {
   const m = wasm.exports;
   if (!m || !useWasm) return intConv2d(x, shape, planes, scale, bias, a);
-  const [n, h, w, channels] = shape as [number, number, number, number];
+  const [n, inH, inW, channels] = shape as [number, number, number, number];
   const outSize = n * a.outH * a.outW * a.filters;
   const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const [h, w] = [Math.floor(inH / a.inputPool), Math.floor(inW / a.inputPool)];
   const scratch = place(m.scratchBytes(h, w, channels, a.activationBits, a.filters, a.kernelH * a.kernelW));
   const px = place(4 * x.length);
   const pPlanes = place(4 * planes.length);
@@ -58,8 +59,8 @@ export function runIntConv(x: Float32Array, shape: readonly number[], planes: In
   new Float32Array(heap, pScale, a.filters).set(scale);
   new Float32Array(heap, pBias, a.filters).set(bias);
   m.intConv2d(
-    n, h, w, channels, px, pPlanes, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
-    a.filters, a.weightBits, a.minCode, a.activationBits, a.inverseInputScale, a.outputScale, a.outputClip, a.outputMax, scratch,
+    n, inH, inW, channels, px, pPlanes, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
+    a.filters, a.weightBits, a.minCode, a.activationBits, a.inputScale, a.inputClip, a.inputPool, a.outputScale, a.outputClip, a.outputMax, scratch,
   );
   return new Float32Array(heap, pOut, outSize);
 }

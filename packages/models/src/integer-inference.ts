@@ -29,6 +29,12 @@ export interface IntConv2DArgs extends LayerArgs {
   activationBits: number;
   /** α_a of the input's unsigned grid. */
   inputScale: number;
+  /** The ReLU's clip before the input's quantizer when it is fused (Infinity: none, or the input is already on the grid). */
+  inputClip: number;
+  /** A max-pool of the input, fused (1: none): the layer reads the pool's input. */
+  inputPool: number;
+  /** A dense layer fused with the max-pool and Flatten before it: a convolution over all the pooled pixels, output `[n, filters]`. */
+  flatten: boolean;
   /** Applied after the bias (`'linear'` when a QActivation follows). */
   activation: string;
   planes: Int32Array;
@@ -84,7 +90,7 @@ export class IntConv2D extends tfl.layers.Layer {
     const padLeft = same ? Math.floor(Math.max((outW - 1) * sw + kw - w, 0) / 2) : 0;
     return {
       kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW, channels: a.channels, filters: a.filters,
-      weightBits: a.weightBits, minCode: a.minCode, activationBits: a.activationBits, inverseInputScale: 1 / a.inputScale,
+      weightBits: a.weightBits, minCode: a.minCode, activationBits: a.activationBits, inputScale: a.inputScale, inputClip: a.inputClip, inputPool: a.inputPool,
       outputScale: a.output?.alpha ?? 0, outputClip: a.output?.clip ?? Infinity, outputMax: a.output?.maxCode ?? 0,
     };
   }
@@ -95,9 +101,9 @@ export class IntConv2D extends tfl.layers.Layer {
       const a = this.args;
       // a dense layer: rows of K channels, [n, K] (inputs of higher rank flattened to rows and back)
       const input = a.kind === 'dense' && x.rank !== 2 ? tf.reshape(x, [-1, a.channels]) : x;
-      const [h, w] = a.kind === 'dense' ? [1, 1] : [x.shape[1]!, x.shape[2]!];
+      const [h, w] = a.kind === 'dense' ? [1, 1] : [Math.floor(x.shape[1]! / a.inputPool), Math.floor(x.shape[2]! / a.inputPool)];
       const y = tf.engine().runKernel(INT_CONV_KERNEL, { x: input, planes: this.planes!.read(), scale: this.scaleVar!.read(), bias: this.biasVar!.read() }, this.attrs(h, w) as unknown as tf.NamedAttrMap) as tf.Tensor;
-      const shaped = input === x ? y : tf.reshape(y, [...x.shape.slice(0, -1), a.filters]);
+      const shaped = a.flatten ? tf.reshape(y, [-1, a.filters]) : input === x ? y : tf.reshape(y, [...x.shape.slice(0, -1), a.filters]);
       return a.activation === 'linear' ? shaped : applyActivation(a.activation, shaped);
     });
   }
@@ -105,7 +111,9 @@ export class IntConv2D extends tfl.layers.Layer {
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     if (this.args.kind === 'dense') return [...shape.slice(0, -1), this.args.filters];
-    const a = this.attrs(shape[1] as number, shape[2] as number);
+    if (this.args.flatten) return [shape[0]!, this.args.filters];
+    const pool = this.args.inputPool;
+    const a = this.attrs(Math.floor((shape[1] as number) / pool), Math.floor((shape[2] as number) / pool));
     return [shape[0]!, a.outH, a.outW, this.args.filters];
   }
 
@@ -165,6 +173,39 @@ function inputGrid(layer: tfl.layers.Layer): { bits: number; alpha: number } | n
   return unsignedGrid(up);
 }
 
+/** The single layer `layer` reads, or null. */
+function inputLayer(layer: tfl.layers.Layer): tfl.layers.Layer | null {
+  return layer.inboundNodes.length === 1 && layer.inboundNodes[0]!.inboundLayers.length === 1 ? layer.inboundNodes[0]!.inboundLayers[0]! : null;
+}
+
+/** The window of a max-pool that a kernel can fuse: square, stride = window, no padding, NHWC; else null. */
+function fusablePool(layer: tfl.layers.Layer | null): number | null {
+  if (layer?.getClassName() !== 'MaxPooling2D') return null;
+  const c = layer.getConfig() as { poolSize: [number, number]; strides: [number, number]; padding: string; dataFormat: string };
+  const [p, q] = c.poolSize;
+  return p === q && c.strides[0] === p && c.strides[1] === p && c.padding === 'valid' && c.dataFormat === 'channelsLast' ? p : null;
+}
+
+/**
+ * What a weight layer can fuse before it: its input's ReLU + unsigned quantizer, with the max-pool
+ * (and, for a dense layer, the Flatten) between them — each read only by the next; else null.
+ */
+function fusedInput(model: tfl.LayersModel, layer: tfl.layers.Layer) {
+  let up = inputLayer(layer);
+  const flatten = layer instanceof QDense && up?.getClassName() === 'Flatten' ? up : null;
+  if (flatten) up = inputLayer(flatten);
+  // a dense layer reads a pool's output only through the Flatten (it computes over the last axis)
+  const pool = fusablePool(up) && (flatten || !(layer instanceof QDense)) ? up : null;
+  if (pool) up = inputLayer(pool);
+  const quant = up && unsignedQuant(up);
+  if (!up || !quant) return null;
+  const chain = [up, pool, flatten, layer].filter((l): l is tfl.layers.Layer => l !== null);
+  if (chain.slice(0, -1).some((l, k) => onlyReader(model, l) !== chain[k + 1])) return null;
+  // the pooled input's pixels (a Flatten fused with its pool: the dense layer becomes a convolution over them)
+  const pooled = pool && (pool.outputShape as number[]);
+  return { activation: up, quant, bits: unsignedGrid(up)!.bits, pool, size: fusablePool(pool) ?? 1, flatten: pool ? flatten : null, pooled };
+}
+
 /** The only layer that reads `layer`'s output in `model`, or null. */
 function onlyReader(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer | null {
   const readers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
@@ -178,7 +219,8 @@ export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNE
  * The integer-inference version of a packed model loaded with float weights on the grid: every
  * QConv2D and QDense whose kernel is packed and whose input comes from an unsigned activation
  * quantizer becomes an {@link IntConv2D} holding only its codes' bit planes, with the ReLU and
- * quantizer that follow it fused in; the other quantized layers with a linear activation become
+ * quantizer that follow it fused in, and the ReLU + quantizer before it (with a max-pool, and a
+ * dense layer's Flatten, between them) fused into its input pass; the other quantized layers with a linear activation become
  * stock Conv2D / Dense layers with their (already quantized) weights, so no weight quantizer runs
  * per call; the other ReLU + unsigned quantizers become an {@link IntActivation} (one kernel),
  * moved after the max-pool that reads them (the same values: max commutes with a monotone map).
@@ -198,11 +240,17 @@ export function integerModel(model: tfl.LayersModel, kernels: Map<string, Packed
     if (!packed) continue;
     const conv = layer instanceof QConv2D;
     const shape = kernelVar.shape as number[];
-    const [kh, kw, channels, filters] = conv ? (shape as [number, number, number, number]) : [1, 1, shape[0]!, shape[1]!];
+    let [kh, kw, channels, filters] = conv ? (shape as [number, number, number, number]) : [1, 1, shape[0]!, shape[1]!];
     const outAxis = shape.length - 1;
-    const grid = inputGrid(layer);
+    // the ReLU + quantizer (and max-pool, Flatten) before it, run in the kernel's input pass; else an input already on a grid
+    const fused = fusedInput(model, layer);
+    const grid = fused ? { bits: fused.bits, alpha: fused.quant.alpha } : inputGrid(layer);
     const biasVar = layer.weights.find((w) => w.originalName === `${layer.name}/bias`);
     if (grid && (packed.info.channelAxis === null || packed.info.channelAxis === outAxis)) {
+      for (const l of fused ? [fused.activation, fused.pool, fused.flatten] : []) if (l) replaced.set(l, []);
+      // a dense layer after a fused pool and Flatten: a convolution over the pooled pixels (the flattened order is theirs)
+      const overPixels = fused?.flatten != null;
+      if (overPixels) [, kh, kw, channels] = fused!.pooled as [number, number, number, number];
       // a ReLU + quantizer right after it runs in the kernel's epilogue
       const next = layer.activation === 'linear' ? onlyReader(model, layer) : null;
       const output = next ? unsignedQuant(next) : null;
@@ -213,8 +261,9 @@ export function integerModel(model: tfl.LayersModel, kernels: Map<string, Packed
       const scales = Float32Array.from({ length: filters }, (_, f) => Math.fround(scale[scale.length === 1 ? 0 : f]!) * Math.fround(grid.alpha));
       replaced.set(layer, [
         new IntConv2D({
-          name: layer.name, kind: conv ? 'conv2d' : 'dense', kernelSize: [kh, kw], strides: conv ? layer.strides : [1, 1], padding: conv ? layer.padding : 'valid',
-          channels, filters, weightBits: bits, minCode, activationBits: grid.bits, inputScale: grid.alpha, activation: layer.activation, planes, scale: scales, bias, output,
+          name: layer.name, kind: conv || overPixels ? 'conv2d' : 'dense', kernelSize: [kh, kw], strides: conv ? layer.strides : [1, 1], padding: conv ? layer.padding : 'valid',
+          channels, filters, weightBits: bits, minCode, activationBits: grid.bits, inputScale: grid.alpha, inputClip: fused?.quant.clip ?? Infinity,
+          inputPool: fused?.size ?? 1, flatten: overPixels, activation: layer.activation, planes, scale: scales, bias, output,
         }),
       ]);
     } else if (layer.activation === 'linear') {

@@ -45,8 +45,21 @@ export interface IntConvAttrs {
   /** The weights' smallest code: stored codes are k − minCode. */
   minCode: number;
   activationBits: number;
-  /** 1/α_a: the input's codes are round(x / α_a), clipped to [0, 2^activationBits − 1]. */
-  inverseInputScale: number;
+  /**
+   * α_a of the input's unsigned grid: its codes are min(round(min(max(x, 0), inputClip) / α_a),
+   * 2^activationBits − 1) — the activation quantizer's own arithmetic, so that the ReLU and
+   * quantizer before the layer run here, fused.
+   */
+  inputScale: number;
+  /** The ReLU's `maxValue` before the input's quantizer (Infinity for none). */
+  inputClip: number;
+  /**
+   * A max-pool before the quantizer, fused: windows of inputPool × inputPool pixels, stride
+   * inputPool, no padding (1: none). The input is then `[n, h·inputPool, w·inputPool, C]` for a
+   * convolution over h×w pixels (max commutes with the monotone quantizer: the codes are those of
+   * pooling the quantized values).
+   */
+  inputPool: number;
   /**
    * The output's activation quantizer, fused (a ReLU, then an unsigned grid): with α_out > 0 each
    * output y becomes α_out·min(round(min(max(y, 0), outputClip) / α_out), outputMax); 0: float output.
@@ -83,24 +96,40 @@ export function packWeightPlanes(codes: ArrayLike<number>, minCode: number, a: P
   return new Int32Array(bytes.buffer);
 }
 
-/** The input's unsigned code of a value: round half to even of x/α_a, clipped to the grid. */
-export function activationCode(x: number, inverseScale: number, maxCode: number): number {
-  const r = roundHalfEven(Math.fround(x * inverseScale));
-  return r < 0 ? 0 : r > maxCode ? maxCode : r;
+/** The input's unsigned code of a value: round half to even of min(max(x, 0), clip)/α_a (f32), at most maxCode. */
+export function activationCode(x: number, alpha: number, clip: number, maxCode: number): number {
+  return Math.min(roundHalfEven(Math.fround(Math.min(Math.max(x, 0), Math.fround(clip)) / Math.fround(alpha))), maxCode);
+}
+
+/** The largest of each channel over the pool × pool windows of NHWC images (stride pool, no padding): `[n, ⌊h/pool⌋, ⌊w/pool⌋, C]`. */
+export function maxPoolNhwc(x: Float32Array, shape: readonly number[], pool: number): { x: Float32Array; shape: [number, number, number, number] } {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const [ph, pw] = [Math.floor(h / pool), Math.floor(w / pool)];
+  const out = new Float32Array(n * ph * pw * c).fill(-Infinity);
+  for (let img = 0; img < n; img++)
+    for (let y = 0; y < ph * pool; y++)
+      for (let xx = 0; xx < pw * pool; xx++)
+        for (let ch = 0; ch < c; ch++) {
+          const o = ((img * ph + Math.floor(y / pool)) * pw + Math.floor(xx / pool)) * c + ch;
+          out[o] = Math.max(out[o]!, x[((img * h + y) * w + xx) * c + ch]!);
+        }
+  return { x: out, shape: [n, ph, pw, c] };
 }
 
 /**
- * The integer convolution (reference): `x` is NHWC float32 `[n, h, w, C]`; returns
+ * The integer convolution (reference): `input` is NHWC float32 `[n, h, w, C]` (before the fused
+ * max-pool, if any); returns
  * `[n, outH, outW, filters]` = scale[f]·Σ k·v + bias[f], or with `outputScale` its fused ReLU and
  * unsigned quantizer.
  */
-export function intConv2d(x: Float32Array, shape: readonly number[], planes: Int32Array, scale: Float32Array, bias: Float32Array, a: IntConvAttrs): Float32Array {
+export function intConv2d(input: Float32Array, inputShape: readonly number[], planes: Int32Array, scale: Float32Array, bias: Float32Array, a: IntConvAttrs): Float32Array {
+  const { x, shape } = a.inputPool > 1 ? maxPoolNhwc(input, inputShape, a.inputPool) : { x: input, shape: inputShape };
   const [n, h, w, channels] = shape as [number, number, number, number];
   const bytes = new Uint8Array(planes.buffer, planes.byteOffset, planes.byteLength);
   const positions = a.kernelH * a.kernelW;
   const maxCode = 2 ** a.activationBits - 1;
   // the float attributes as the WebAssembly build receives them: f32
-  const [inverseInputScale, outputScale, outputClip] = [a.inverseInputScale, a.outputScale, a.outputClip].map(Math.fround) as [number, number, number];
+  const [outputScale, outputClip] = [a.outputScale, a.outputClip].map(Math.fround) as [number, number];
   // the stored weight codes u, back from the layout: [s][c][f]
   const u = new Int32Array(positions * channels * a.filters);
   for (let s = 0; s < positions; s++)
@@ -110,7 +139,7 @@ export function intConv2d(x: Float32Array, shape: readonly number[], planes: Int
   const out = new Float32Array(n * a.outH * a.outW * a.filters);
   const v = new Int32Array(h * w * channels);
   for (let img = 0; img < n; img++) {
-    for (let k = 0; k < h * w * channels; k++) v[k] = activationCode(x[img * h * w * channels + k]!, inverseInputScale, maxCode);
+    for (let k = 0; k < h * w * channels; k++) v[k] = activationCode(x[img * h * w * channels + k]!, a.inputScale, a.inputClip, maxCode);
     for (let oy = 0; oy < a.outH; oy++) {
       for (let ox = 0; ox < a.outW; ox++) {
         const acc = new Array<number>(a.filters).fill(0);
