@@ -9,6 +9,7 @@ import { useBackend } from '@srq/backends';
 import { loadDataset } from '@srq/datasets';
 import { quantizeModel } from '@srq/models';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mobileNetStyle } from './mobilenet-style';
 
 describe('quantizeModel on wasm', () => {
   beforeAll(async () => {
@@ -46,20 +47,7 @@ describe('quantizeModel on wasm', () => {
   });
 
   it('a MobileNet-style model trains with model.fit at 2/2', async () => {
-    const input = tfl.input({ shape: [16, 16, 3] });
-    let h = tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tfl.SymbolicTensor;
-    h = tfl.layers.batchNormalization().apply(h) as tfl.SymbolicTensor;
-    h = tfl.layers.reLU({ maxValue: 6 }).apply(h) as tfl.SymbolicTensor;
-    let b = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }).apply(h) as tfl.SymbolicTensor;
-    b = tfl.layers.batchNormalization().apply(b) as tfl.SymbolicTensor;
-    b = tfl.layers.reLU({ maxValue: 6 }).apply(b) as tfl.SymbolicTensor;
-    b = tfl.layers.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(b) as tfl.SymbolicTensor;
-    b = tfl.layers.batchNormalization().apply(b) as tfl.SymbolicTensor;
-    h = tfl.layers.add().apply([h, b]) as tfl.SymbolicTensor;
-    h = tfl.layers.separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(h) as tfl.SymbolicTensor;
-    h = tfl.layers.globalAveragePooling2d({}).apply(h) as tfl.SymbolicTensor;
-    const out = tfl.layers.dense({ units: 10, activation: 'softmax' }).apply(h) as tfl.SymbolicTensor;
-    const q = quantizeModel(tfl.model({ inputs: input, outputs: out }), { method: 'srq', weightBits: 2, activationBits: 2 });
+    const q = quantizeModel(mobileNetStyle(), { method: 'srq', weightBits: 2, activationBits: 2 });
     // a learnable task: the class is the image's brightest colour channel
     const x = tf.randomUniform([128, 16, 16, 3], 0, 1, 'float32', 1);
     const y = tf.tidy(() => tf.oneHot(tf.argMax(tf.mean(x, [1, 2]), 1), 10));

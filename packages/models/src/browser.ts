@@ -20,3 +20,5 @@ export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, 
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
 export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson, type PackedLoadOptions } from './packed-format';
 export { IntConv2D, integerModel, integerKernelAvailable, type IntConv2DArgs, type PackedKernel } from './integer-inference';
+export { toOnnx, OnnxExportError, ONNX_BITS_METADATA, type OnnxQuantizedTensor } from './onnx-export';
+export { ModelProto as OnnxModelProto, OPSET as ONNX_OPSET } from './onnx-proto';
