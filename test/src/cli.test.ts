@@ -64,6 +64,19 @@ describe('srq train / eval on MNIST', () => {
     const ex = srq(['export', '--model-dir', out, '--out', join(out, 'export'), '--json']);
     expect(ex.status, ex.stderr).toBe(0);
     expect(JSON.parse(ex.stdout).size_ratio).toBeGreaterThanOrEqual(14); // 2-bit codes, 4 per byte
+    // ONNX, from the run and from its packed export: the same file (the packed export holds the same model)
+    const onnx = srq(['export', '--format', 'onnx', '--model-dir', out, '--out', join(out, 'lenet5.onnx'), '--json']);
+    expect(onnx.status, onnx.stderr).toBe(0);
+    const written = JSON.parse(onnx.stdout);
+    expect(written).toMatchObject({ out: join(out, 'lenet5.onnx'), format: 'onnx' });
+    expect(readFileSync(join(out, 'lenet5.onnx')).byteLength).toBe(written.bytes);
+    expect(written.size_ratio).toBeGreaterThan(3.5); // a byte per weight: 2-bit codes in int8 containers
+    const fromPacked = srq(['export', '--format', 'onnx', '--model-dir', join(out, 'export'), '--out', join(out, 'again'), '--json']);
+    expect(fromPacked.status, fromPacked.stderr).toBe(0);
+    expect(readFileSync(join(out, 'again', 'model.onnx'))).toEqual(readFileSync(join(out, 'lenet5.onnx')));
+    const missing = srq(['export', '--format', 'onnx', '--model-dir', join(out, 'nowhere'), '--out', join(out, 'x.onnx')]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('srq bench prints the documented JSON keys of training, --inference and --profile (a smoke run; timings are not asserted)', () => {
@@ -74,8 +87,10 @@ describe('srq train / eval on MNIST', () => {
     const inference = srq(['bench', '--inference', '--json', '--steps', '1', '--reps', '1', '--warmup', '0', '--batch-size', '8']);
     expect(inference.status, inference.stderr).toBe(0);
     const result = JSON.parse(inference.stdout) as Record<string, unknown> & { by_bits: Record<string, Record<string, number>> };
-    expect(Object.keys(result)).toEqual(expect.arrayContaining(['integer', 'float_bytes', 'packed_bytes', 'size_ratio', 'float_resident_bytes', 'packed_resident_bytes', 'resident_ratio', 'float_infer_ips_b1', 'packed_infer_ips_b1', 'speedup_b1', 'float_infer_ips_b64', 'packed_infer_ips_b64', 'speedup_b64']));
+    expect(Object.keys(result)).toEqual(expect.arrayContaining(['integer', 'float_bytes', 'packed_bytes', 'size_ratio', 'float_resident_bytes', 'packed_resident_bytes', 'resident_ratio', 'float_infer_ips_b1', 'packed_infer_ips_b1', 'speedup_b1', 'float_infer_ips_b64', 'packed_infer_ips_b64', 'speedup_b64', 'onnx_bytes']));
     expect(result.integer).toBe(true);
+    // ONNX Runtime Web (a devDependency here) timed beside them: its default and its exact session
+    for (const key of ['onnx_infer_ips_b1', 'onnx_exact_infer_ips_b1', 'onnx_infer_ips_b64', 'onnx_exact_infer_ips_b64']) expect(result[key], key).toBeGreaterThan(0);
     expect(Object.keys(result.by_bits)).toEqual(['1', '2', '4', '8']);
     for (const row of Object.values(result.by_bits)) expect(Object.keys(row)).toEqual(['packed_bytes', 'resident_bytes', 'ips_b1', 'ips_b64']);
     expect(result.by_bits['1']!.resident_bytes).toBeLessThan(result.by_bits['8']!.resident_bytes!); // the weights are held at their bits

@@ -22,6 +22,7 @@ export default defineConfig({
           { text: 'Concepts', link: '/guide/concepts' },
           { text: 'Specification', link: '/guide/specification' },
           { text: 'Backends', link: '/guide/backends' },
+          { text: 'Export', link: '/guide/export' },
           { text: 'Results', link: '/guide/results' },
           { text: 'In-browser demo', link: '/demo' },
         ],
@@ -31,7 +32,7 @@ export default defineConfig({
     search: { provider: 'local' },
   },
   vite: {
-    // tfjs-backend-wasm loads its .wasm files itself (URLs set in the demo)
+    // tfjs-backend-wasm loads its .wasm files itself (URLs set in the demo; ONNX Runtime Web's too)
     optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
     build: { chunkSizeWarningLimit: 4000 },
   },

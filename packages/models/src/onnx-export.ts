@@ -3,12 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { SrqError } from '@srq/quantizers';
 import { AttributeType, DataType, IR_VERSION, ModelProto, OPSET } from './onnx-proto';
 import { QActivation } from './q-activation';
-import { QConv1D } from './q-conv1d';
-import { QConv2D } from './q-conv2d';
-import { QConv2DTranspose } from './q-conv2d-transpose';
-import { QDense } from './q-dense';
 import { QDepthwiseConv2D } from './q-depthwise-conv2d';
-import { QEmbedding } from './q-embedding';
 import { QWeightLayer } from './q-weight-layer';
 import type { QuantSlot } from './quant-slot';
 
