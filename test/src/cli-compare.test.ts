@@ -1,0 +1,87 @@
+// End to end: `srq compare` grids on MNIST and CIFAR-10 files.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cifarFiles, srq, tmp } from './cli-run';
+
+describe('srq compare on MNIST', () => {
+  it('runs the grid, learned bits and the lottery check, writes table, JSON and plots, and skips finished runs when run again', () => {
+    const out = join(tmp(), 'cmp');
+    const args = ['compare', '--out', out, '--limit', '256', '--methods', 'fp,srq', '--bits', '4', '--seeds', '0,1', '--learn-bits', '--target-bits', '2.5', '--lottery', '--workers', '0'];
+    const r = srq([...args, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout) as { runs: Array<{ id: string; group: string; config: { layerBits: unknown }; summary: Record<string, unknown> & { bits: Record<string, number>; average_bits: number } }> };
+    const learned = results.runs.filter((x) => x.group === 'learned');
+    const uniform = (k: number) => Math.max(1, Math.round(learned[k]!.summary.average_bits));
+    expect(results.runs.map((x) => x.id)).toEqual([
+      'mnist-lenet5-fp-s0', 'mnist-lenet5-fp-s1', 'mnist-lenet5-srq-w4a4-s0', 'mnist-lenet5-srq-w4a4-s1',
+      'mnist-lenet5-srq-learned-from4-t2.5-s0', 'mnist-lenet5-srq-learned-from4-t2.5-s1',
+      'mnist-lenet5-srq-lottery-s0', `mnist-lenet5-srq-uniform-w${uniform(0)}a${uniform(0)}-s0`,
+      'mnist-lenet5-srq-lottery-s1', `mnist-lenet5-srq-uniform-w${uniform(1)}a${uniform(1)}-s1`,
+    ]);
+    for (const run of results.runs) for (const key of ['test_error', 'model_bytes', 'bops_per_image', 'average_bits', 'bits']) expect(run.summary).toHaveProperty(key);
+    for (const run of results.runs) expect(run).toHaveProperty('versions.node', process.version); // of the code that trained it
+    expect(results.runs.find((x) => x.id.endsWith('lottery-s0'))!.config.layerBits).toEqual(learned[0]!.summary.bits); // retrained with the learned bits fixed
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).toMatch(/\| fp \(32\/32\) \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
+    expect(md).toMatch(/\| srq \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
+    expect(md).toContain('## Learned bit-widths per layer');
+    expect(readFileSync(join(out, 'plot.svg'), 'utf8')).toContain('<svg');
+    expect(readFileSync(join(out, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
+    // run again: every run is finished, nothing trains
+    const again = srq(args);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
+    // a committed grid (results.json without the ignored runs/ directory) keeps its runs too
+    const table = readFileSync(join(out, 'results.md'), 'utf8');
+    rmSync(join(out, 'runs'), { recursive: true });
+    const committed = srq(args);
+    expect(committed.status, committed.stderr).toBe(0);
+    expect(committed.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs).toEqual(results.runs);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(table);
+    // other settings in the same directory are refused, nothing is overwritten
+    const before = readFileSync(join(out, 'results.md'), 'utf8');
+    const other = srq([...args, '--epochs', '2']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/holds a comparison with other settings/);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(before);
+  });
+
+  it('runs VGG-7 on CIFAR-10 binary files (the documented CIFAR command, smoke-sized)', () => {
+    const out = join(tmp(), 'cmp');
+    const r = srq(['compare', '--model', 'vgg7', '--dataset', 'cifar10', '--data-dir', cifarFiles(), '--methods', 'srq+dropbits', '--bits', '2', '--seeds', '0', '--limit', '16', '--batch-size', '16', '--workers', '0', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ id: string; summary: { bits: Record<string, number>; status: string } }> };
+    expect(runs.map((x) => x.id)).toEqual(['cifar10-vgg7-srq-dropbits-w2a2-s0']);
+    expect(runs[0]!.summary.status).toBe('completed');
+    expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
+  });
+
+  it('srq+dropbits takes --dropbits-on and --dropbits-anneal into its runs and its table', () => {
+    const out = join(tmp(), 'cmp');
+    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean } }> };
+    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true });
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run');
+    const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--quiet']);
+    expect(other.status).toBe(2); // not annealed, on both: another comparison
+  });
+
+  it('refuses inconsistent flags with one line and exit code 2', () => {
+    const out = join(tmp(), 'cmp');
+    for (const [args, message] of [
+      [['--lottery'], /--lottery needs --learn-bits/],
+      [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, got "bogus"/],
+      [['--bits', '2,2'], /lists an item twice/],
+      [['--bits', '9'], /expected an integer from 1 to 8/],
+    ] as Array<[string[], RegExp]>) {
+      const r = srq(['compare', '--out', out, ...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+});
