@@ -139,6 +139,38 @@ describe('ONNX export', () => {
     tf.dispose([x, ours, theirs]);
   }, 300_000);
 
+  it('learned bit-widths (bit gates closed to 2 of 4 bits): the sub-grid’s step and range, the same outputs in ONNX Runtime', async () => {
+    let seed = 70;
+    const k = () => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: seed++ }) });
+    const model = tfl.sequential({ layers: [
+      tfl.layers.conv2d({ ...k(), inputShape: [8, 8, 2], filters: 6, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.flatten(), tfl.layers.dense({ ...k(), units: 4 }),
+    ] });
+    // the gates of the two lowest bits closed (logit −3), the third open: 2 of 4 bits learned
+    const q = quantizeModel(model, { method: 'srq', weightBits: 4, activationBits: 4, learnBits: { init: 3, lrScale: 1 } });
+    for (const w of q.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d([-3, -3, 3]));
+    const x = tf.randomUniform([6, 8, 8, 2], 0, 1, 'float32', 11);
+    const ours = q.predict(x) as tf.Tensor;
+    const onnx = toOnnx(q);
+    const quantized = JSON.parse(decode(onnx).metadataProps.find((p) => p.key === ONNX_BITS_METADATA)!.value) as Record<string, OnnxQuantizedTensor>;
+    expect(Object.values(quantized).map((t) => t.bits)).toEqual([2, 2, 2]); // conv and dense kernels, the ReLU's activations
+    // the weights as 2-bit codes of the sub-grid (its step α·4), not as multiples of 4 in the 4-bit grid
+    for (const init of decode(onnx).graph.initializer.filter((i) => quantized[i.name])) {
+      const values = new Int8Array(Uint8Array.from((init as unknown as { rawData: Uint8Array }).rawData).buffer);
+      expect(Math.min(...values), init.name).toBeGreaterThanOrEqual(-2);
+      expect(Math.max(...values), init.name).toBeLessThanOrEqual(1);
+      expect(new Set(values).size, init.name).toBeGreaterThan(2);
+    }
+    const session = await ort.InferenceSession.create(onnx, EXACT);
+    const theirs = await runOnnx(session, x);
+    await session.release();
+    const worst = maxAbs(tf.sub(ours, theirs));
+    console.log(`learned bits (2 of 4), ONNX Runtime vs tfjs: largest output difference ${worst.toExponential(2)} (largest ${maxAbs(ours).toFixed(2)})`);
+    expect(maxAbs(ours)).toBeGreaterThan(0.05);
+    expect(worst).toBeLessThan(1e-3 * maxAbs(ours));
+    tf.dispose([x, ours, theirs]);
+  }, 120_000);
+
   it('names every layer it cannot write, in one error, and writes nothing', () => {
     const input = tfl.input({ shape: [4, 6] });
     const h = tfl.layers.layerNormalization().apply(input) as tfl.SymbolicTensor;
