@@ -146,17 +146,14 @@ function weightOf(g: GraphWriter, layer: tfl.layers.Layer, kernel: tf.Tensor, sl
   const name = `${layer.name}/kernel`;
   const shape = kernel.shape;
   if (!slot) return g.constant(name, permute(Float32Array.from(kernel.dataSync()), shape, perm), dims);
-  const q = slot.codes(kernel);
+  const q = slot.storedCodes(kernel); // learned bits: the sub-grid's codes on its step
   if (q.bits > 8 || q.symmetricBinary) throw new OnnxExportError([`${layer.name}: a ${q.symmetricBinary ? 'symmetric binary' : `${q.bits}-bit`} weight grid has no int8 form`]);
-  // learned bits (bit gates): the codes of the sub-grid without its d dropped low bits, k / 2^d, on a step α·2^d (exact)
-  const bits = slot.report().learnedBits;
-  const step = 2 ** (q.bits - bits);
-  const subGrid = Array.from(q.codes, (k) => k / step);
-  const codes = q.signed ? Int8Array.from(subGrid) : Uint8Array.from(subGrid);
+  const codes = q.signed ? Int8Array.from(q.codes) : Uint8Array.from(q.codes);
+  const bits = q.bits;
   const values = g.constant(`${name}_codes`, permute(codes, shape, perm), dims, `${bits}-bit ${q.signed ? 'signed' : 'unsigned'} codes in an ${q.signed ? 'int8' : 'uint8'} container`);
   g.quantized[values] = { bits, signed: q.signed, kind: 'weight', layer: layer.name };
   // the scale per ONNX output channel (axis 0), or per tensor
-  let scale = q.scale.map((a) => a * step);
+  let scale = q.scale;
   let axis: number | null = null;
   if (q.channelAxis !== null && q.scale.length > 1) {
     axis = perm.indexOf(q.channelAxis);

@@ -43,6 +43,19 @@ describe('packed export', () => {
     const conv = loaded.getLayer('conv2') as unknown as { quantizedKernel(t: boolean): tf.Tensor; getWeights(): tf.Tensor[] };
     expect(Array.from(conv.getWeights()[0]!.dataSync())).toEqual(Array.from(conv.quantizedKernel(false).dataSync()));
   });
+
+  it('learned bit-widths: each kernel packed at its learned bits as its sub-grid’s codes, and the same outputs after reloading', async () => {
+    const model = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, learnBits: { init: 3, lrScale: 1 } });
+    // the gates of the two lowest bits of every quantizer closed: 2 of 4 bits learned
+    for (const w of model.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d([-3, -3, 3]));
+    const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 5);
+    const expected = Array.from((model.predict(x) as tf.Tensor).dataSync());
+    const dir = tmp();
+    const { packedBytes, floatBytes } = await exportPacked(model, dir);
+    expect(floatBytes / packedBytes).toBeGreaterThanOrEqual(14); // 2 bits per weight, not 4
+    const loaded = await loadPackedModel(dir);
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(expected);
+  });
 });
 
 describe('loading a packed export over HTTP (as browsers do)', () => {

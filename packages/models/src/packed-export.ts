@@ -90,10 +90,9 @@ export async function exportPacked(model: tfl.LayersModel, dir: string): Promise
     floatBytes += 4 * tensor.size;
     const slot = kernels.get(spec.name);
     if (slot) {
-      const codes = slot.codes(tensor);
-      const bits = slot.report().learnedBits;
-      const bytes = packCodes(codes.codes, bits, slot.quantizer.grid.minCode);
-      entries.push({ name: spec.name, shape: spec.shape, dtype: 'float32', srq: { bits, minCode: slot.quantizer.grid.minCode, scale: Array.from(codes.scale), channelAxis: codes.channelAxis, byteLength: bytes.byteLength } });
+      const codes = slot.storedCodes(tensor);
+      const bytes = packCodes(codes.codes, codes.bits, codes.minCode);
+      entries.push({ name: spec.name, shape: spec.shape, dtype: 'float32', srq: { bits: codes.bits, minCode: codes.minCode, scale: Array.from(codes.scale), channelAxis: codes.channelAxis, byteLength: bytes.byteLength } });
       chunks.push(bytes);
     } else {
       const bytes = new Uint8Array((tensor.dataSync() as Float32Array).slice().buffer);

@@ -72,6 +72,21 @@ export class QuantSlot {
     return this.regularized.codes(x);
   }
 
+  /**
+   * The codes of `x` as inference stores them: on the learned bit-width's sub-grid. Bit gates
+   * drop the d lowest bits of the nominal grid, leaving its codes that are multiples of 2^d; they
+   * are stored as k/2^d on the step α·2^d (the same values) with `bits` the learned bit-width and
+   * `minCode` / `maxCode` that sub-grid's, so that they fit in `bits` bits. Without gates: the
+   * nominal grid's codes.
+   */
+  storedCodes(x: tf.Tensor): QuantizedCodes & { minCode: number; maxCode: number } {
+    const q = this.codes(x);
+    const bits = this.report().learnedBits;
+    const step = 2 ** (q.bits - bits);
+    const { minCode, maxCode } = this.quantizer.grid;
+    return { ...q, codes: q.codes.map((k) => k / step), scale: q.scale.map((a) => a * step), bits, minCode: Math.ceil(minCode / step), maxCode: Math.floor(maxCode / step) };
+  }
+
   private ensureInitialized(x: tf.Tensor): void {
     if (this.quantizer.initialized || !this.flag) return;
     if (this.flag.read().dataSync()[0] === 1) this.quantizer.markInitialized();
