@@ -56,8 +56,9 @@ class GraphWriter {
   private readonly converted = new Map<string, Value>();
 
   unique(base: string): string {
-    let name = base.replace(/[^A-Za-z0-9_./:-]/g, '_');
-    for (let k = 1; this.names.has(name); k++) name = `${base}_${k}`;
+    const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_');
+    let name = clean;
+    for (let k = 1; this.names.has(name); k++) name = `${clean}_${k}`;
     this.names.add(name);
     return name;
   }
@@ -138,9 +139,9 @@ function padsOf(padding: string, input: (number | null)[], kernel: number[], str
 
 /**
  * A weight layer's kernel as an ONNX initializer: with a quantizer, its integer codes (int8, or
- * uint8 for an unsigned grid) and scale, then DequantizeLinear; else float32. `perm` orders the
- * tfjs kernel's axes as ONNX wants them, `merge` then reshapes (a depthwise kernel's channel and
- * multiplier axes into one output axis); `axis` is the ONNX axis of per-channel scales.
+ * uint8 for an unsigned grid) and scale, then DequantizeLinear (per output channel where the
+ * quantizer is); else float32. `perm` orders the tfjs kernel's axes as ONNX wants them and `dims`
+ * is the ONNX shape (a depthwise kernel's channel and multiplier axes merged into one).
  */
 function weightOf(g: GraphWriter, layer: tfl.layers.Layer, kernel: tf.Tensor, slot: QuantSlot | null, perm: number[], dims: number[]): string {
   const name = `${layer.name}/kernel`;
@@ -222,21 +223,18 @@ function activation(g: GraphWriter, fn: string, v: Value, base: string, options:
  * learned bits (bit gates) the step is α·2^d for d dropped low bits.
  */
 function quantizeActivation(g: GraphWriter, slot: QuantSlot, v: Value, layer: string): Value {
-  const { quantizer } = slot;
-  const report = slot.report();
-  if (report.learnedBits > 8) throw new OnnxExportError([`${layer}: ${report.learnedBits}-bit activations have no int8 form`]);
-  const d = report.nominalBits - report.learnedBits;
-  const [lo, hi] = [Math.ceil(quantizer.grid.minCode / 2 ** d), Math.floor(quantizer.grid.maxCode / 2 ** d)];
-  const alpha = tf.tidy(() => quantizer.alpha().dataSync() as Float32Array);
+  const { bits, stepFactor, minCode: lo, maxCode: hi } = slot.storedGrid();
+  if (bits > 8) throw new OnnxExportError([`${layer}: ${bits}-bit activations have no int8 form`]);
+  const alpha = tf.tidy(() => slot.quantizer.alpha().dataSync() as Float32Array);
   if (alpha.length > 1) throw new OnnxExportError([`${layer}: a per-channel activation quantizer`]);
-  const step = Math.fround(alpha[0]! * 2 ** d);
+  const step = Math.fround(alpha[0]! * stepFactor);
   const signed = lo < 0;
   const c = (value: number, name: string) => g.constant(`${layer}/act_${name}`, Float32Array.of(value), []);
   const clipped = g.node('Clip', [v.name, c(Math.fround(step * lo), 'min'), c(Math.fround(step * hi), 'max')], [], `${layer}/act_clip`);
   const scale = c(step, 'scale');
   const zero = g.constant(`${layer}/act_zero_point`, signed ? new Int8Array(1) : new Uint8Array(1), []);
   const q = g.node('QuantizeLinear', [clipped, scale, zero], [], `${layer}/act_codes`);
-  g.quantized[q] = { bits: report.learnedBits, signed, kind: 'activation', layer };
+  g.quantized[q] = { bits, signed, kind: 'activation', layer };
   return { ...v, name: g.node('DequantizeLinear', [q, scale, zero], [], `${layer}/act_quantized`) };
 }
 
@@ -473,8 +471,8 @@ function writeGraph(model: tfl.LayersModel, producerVersion: string): Uint8Array
   };
   const outputs = model.outputs.map((t) => g.toLast(resolve(t, root)));
   if (problems.length) throw new OnnxExportError(problems);
-  // the outputs under the model's output names (an Identity where the name differs)
-  const named = outputs.map((v, k) => ({ ...v, name: g.node('Identity', [v.name], [], model.outputNames[k] ?? `output_${k}`) }));
+  // the outputs: `output` (or `output_k` for several), through an Identity
+  const named = outputs.map((v, k) => ({ ...v, name: g.node('Identity', [v.name], [], outputs.length === 1 ? 'output' : `output_${k}`) }));
   const info = (v: Value) => ({
     name: v.name,
     type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: v.shape.map((d, k) => (d == null ? { dimParam: k === 0 ? 'batch' : `d${k}` } : { dimValue: d })) } } },

@@ -73,18 +73,23 @@ export class QuantSlot {
   }
 
   /**
-   * The codes of `x` as inference stores them: on the learned bit-width's sub-grid. Bit gates
-   * drop the d lowest bits of the nominal grid, leaving its codes that are multiples of 2^d; they
-   * are stored as k/2^d on the step α·2^d (the same values) with `bits` the learned bit-width and
-   * `minCode` / `maxCode` that sub-grid's, so that they fit in `bits` bits. Without gates: the
-   * nominal grid's codes.
+   * The grid inference stores codes on: the learned bit-width's sub-grid. Bit gates drop the d
+   * lowest bits of the nominal grid, leaving its codes that are multiples of 2^d; they are stored
+   * as k/2^d on the step α·2^d (`stepFactor` = 2^d), between that sub-grid's `minCode` and
+   * `maxCode`, so that they fit in `bits` bits. Without gates: the nominal grid (factor 1).
    */
+  storedGrid(): { bits: number; stepFactor: number; minCode: number; maxCode: number } {
+    const bits = this.report().learnedBits;
+    const stepFactor = 2 ** (this.quantizer.config.bits - bits);
+    const { minCode, maxCode } = this.quantizer.grid;
+    return { bits, stepFactor, minCode: Math.ceil(minCode / stepFactor), maxCode: Math.floor(maxCode / stepFactor) };
+  }
+
+  /** The codes of `x` as inference stores them, on {@link storedGrid} (the same values). */
   storedCodes(x: tf.Tensor): QuantizedCodes & { minCode: number; maxCode: number } {
     const q = this.codes(x);
-    const bits = this.report().learnedBits;
-    const step = 2 ** (q.bits - bits);
-    const { minCode, maxCode } = this.quantizer.grid;
-    return { ...q, codes: q.codes.map((k) => k / step), scale: q.scale.map((a) => a * step), bits, minCode: Math.ceil(minCode / step), maxCode: Math.floor(maxCode / step) };
+    const { bits, stepFactor, minCode, maxCode } = this.storedGrid();
+    return { ...q, codes: q.codes.map((k) => k / stepFactor), scale: q.scale.map((a) => a * stepFactor), bits, minCode, maxCode };
   }
 
   private ensureInitialized(x: tf.Tensor): void {
