@@ -16,23 +16,12 @@ export interface PackedKernel {
 }
 
 /** What an {@link IntConv2D} computes: the kernel's attributes that do not depend on the input's size. */
-export interface IntConv2DArgs extends LayerArgs {
+export interface IntConv2DArgs extends LayerArgs, Pick<IntConvAttrs, 'channels' | 'filters' | 'weightBits' | 'minCode' | 'activationBits' | 'inputScale' | 'inputClip' | 'inputPool'> {
   /** `'conv2d'` (NHWC) or `'dense'` (over the last axis: a 1×1 convolution of one pixel). */
   kind: 'conv2d' | 'dense';
   kernelSize: [number, number];
   strides: [number, number];
   padding: 'valid' | 'same';
-  channels: number;
-  filters: number;
-  weightBits: number;
-  minCode: number;
-  activationBits: number;
-  /** α_a of the input's unsigned grid. */
-  inputScale: number;
-  /** The ReLU's clip before the input's quantizer when it is fused (Infinity: none, or the input is already on the grid). */
-  inputClip: number;
-  /** A max-pool of the input, fused (1: none): the layer reads the pool's input. */
-  inputPool: number;
   /** A dense layer fused with the max-pool and Flatten before it: a convolution over all the pooled pixels, output `[n, filters]`. */
   flatten: boolean;
   /** Applied after the bias (`'linear'` when a QActivation follows). */
