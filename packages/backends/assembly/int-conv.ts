@@ -5,7 +5,9 @@
 // pixel (max-pooled first when a pool is fused) is quantized once and its codes turned into tables — for every 4 channels, the 16 sums of
 // their codes selected by each 4-bit pattern — and every weight plane byte of 16 filters picks
 // two such sums with i8x16.swizzle. The integer sums are exact; then one scale multiply and the
-// bias (and, fused, the next ReLU and activation quantizer).
+// bias (and, fused, the next ReLU and activation quantizer). Also `convQuantize`: the float first
+// layer (its input is not on a grid) with its ReLU, quantizer and 2×2 max-pool fused; its
+// reference is `convQuantize` in packages/quantizers/src/conv-quantize.ts.
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
 // allocated here. Scratch: see `scratchBytes`.
@@ -117,12 +119,11 @@ function pixelTables(codes: usize, channels: i32, activationBits: i32, out: usiz
   }
 }
 
-/**
- * Adds the bytes of `t` (16 filters), times 2^shift, to the four i32x4 sums at `sums`.
- */
-@inline function flush(t: v128, shift: i32, sums: usize): void {
-  const lo = i16x8.extend_low_i8x16_u(t);
-  const hi = i16x8.extend_high_i8x16_u(t);
+/** Byte sums (each ≤ 255) a u16 accumulator takes before it is spilled to the i32 sums. */
+const WIDE: i32 = 257;
+
+/** Adds the u16 lanes of `lo` and `hi` (16 filters), times 2^shift, to the four i32x4 sums at `sums`. */
+@inline function spill(lo: v128, hi: v128, shift: i32, sums: usize): void {
   v128.store(sums, i32x4.add(v128.load(sums), i32x4.shl(i32x4.extend_low_i16x8_u(lo), shift)));
   v128.store(sums + 16, i32x4.add(v128.load(sums + 16), i32x4.shl(i32x4.extend_high_i16x8_u(lo), shift)));
   v128.store(sums + 32, i32x4.add(v128.load(sums + 32), i32x4.shl(i32x4.extend_low_i16x8_u(hi), shift)));
@@ -137,13 +138,20 @@ function pixelTables(codes: usize, channels: i32, activationBits: i32, out: usiz
 /**
  * The sums of one block of 16 filters with 2-bit weights (planes at `plane0`, `plane1`) over one
  * output position's tables (`pointers`, one per kernel position, `digitOffset` into each): both
- * bits in one pass, bit 1 weighted 2, digit `shift` bits up.
+ * bits in one pass, bit 1 weighted 2, digit `shift` bits up. Bytes accumulate `rounds` lookups,
+ * then u16 lanes up to WIDE byte sums, then the i32 sums.
  */
 function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sums: usize): void {
   const lowNibble = i8x16.splat(15);
-  let t0 = i8x16.splat(0);
-  let t1 = i8x16.splat(0);
+  const zero = i8x16.splat(0);
+  let t0 = zero;
+  let t1 = zero;
+  let a0 = zero;
+  let b0 = zero;
+  let a1 = zero;
+  let b1 = zero;
   let count = 0;
+  let wide = 0;
   let w = <usize>0;
   for (let s = 0; s < positions; s++) {
     const table = <usize>load<u32>(pointers + <usize>(s << 2)) + digitOffset;
@@ -155,18 +163,27 @@ function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize,
       t0 = i8x16.add(t0, i8x16.add(i8x16.swizzle(lo, v128.and(w0, lowNibble)), i8x16.swizzle(hi, v128.and(i16x8.shr_u(w0, 4), lowNibble))));
       t1 = i8x16.add(t1, i8x16.add(i8x16.swizzle(lo, v128.and(w1, lowNibble)), i8x16.swizzle(hi, v128.and(i16x8.shr_u(w1, 4), lowNibble))));
       if (++count === rounds) {
-        flush(t0, shift, sums);
-        flush(t1, shift + 1, sums);
-        t0 = i8x16.splat(0);
-        t1 = i8x16.splat(0);
+        a0 = i16x8.add(a0, i16x8.extend_low_i8x16_u(t0));
+        b0 = i16x8.add(b0, i16x8.extend_high_i8x16_u(t0));
+        a1 = i16x8.add(a1, i16x8.extend_low_i8x16_u(t1));
+        b1 = i16x8.add(b1, i16x8.extend_high_i8x16_u(t1));
+        t0 = zero;
+        t1 = zero;
         count = 0;
+        if (++wide === WIDE) {
+          spill(a0, b0, shift, sums);
+          spill(a1, b1, shift + 1, sums);
+          a0 = zero;
+          b0 = zero;
+          a1 = zero;
+          b1 = zero;
+          wide = 0;
+        }
       }
     }
   }
-  if (count) {
-    flush(t0, shift, sums);
-    flush(t1, shift + 1, sums);
-  }
+  spill(i16x8.add(a0, i16x8.extend_low_i8x16_u(t0)), i16x8.add(b0, i16x8.extend_high_i8x16_u(t0)), shift, sums);
+  spill(i16x8.add(a1, i16x8.extend_low_i8x16_u(t1)), i16x8.add(b1, i16x8.extend_high_i8x16_u(t1)), shift + 1, sums);
 }
 
 /**
@@ -175,8 +192,12 @@ function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize,
  */
 function dotPlane(pointers: usize, digitOffset: usize, plane: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sums: usize): void {
   const lowNibble = i8x16.splat(15);
-  let t = i8x16.splat(0);
+  const zero = i8x16.splat(0);
+  let t = zero;
+  let a = zero;
+  let b = zero;
   let count = 0;
+  let wide = 0;
   let w = <usize>0;
   for (let s = 0; s < positions; s++) {
     const table = <usize>load<u32>(pointers + <usize>(s << 2)) + digitOffset;
@@ -184,13 +205,20 @@ function dotPlane(pointers: usize, digitOffset: usize, plane: usize, positions: 
       const wq = v128.load(plane + w);
       t = i8x16.add(t, lookup(table + <usize>(q << 5), v128.and(wq, lowNibble), v128.and(i16x8.shr_u(wq, 4), lowNibble)));
       if (++count === rounds) {
-        flush(t, shift, sums);
-        t = i8x16.splat(0);
+        a = i16x8.add(a, i16x8.extend_low_i8x16_u(t));
+        b = i16x8.add(b, i16x8.extend_high_i8x16_u(t));
+        t = zero;
         count = 0;
+        if (++wide === WIDE) {
+          spill(a, b, shift, sums);
+          a = zero;
+          b = zero;
+          wide = 0;
+        }
       }
     }
   }
-  if (count) flush(t, shift, sums);
+  spill(i16x8.add(a, i16x8.extend_low_i8x16_u(t)), i16x8.add(b, i16x8.extend_high_i8x16_u(t)), shift, sums);
 }
 
 /**
@@ -314,5 +342,128 @@ export function quantizeUnsigned(x: usize, n: i32, alpha: f32, clip: f32, maxCod
   for (; i < n; i++) {
     const at = <usize>(i << 2);
     store<f32>(out + at, min(nearest(min(max(load<f32>(x + at), 0), clip) / alpha), maxCode) * alpha);
+  }
+}
+
+/**
+ * Bytes of scratch for {@link convQuantize}: the zero-padded image ((outH−1)·strideH + kernelH rows,
+ * likewise columns), the tap offsets, one tile's sums and four output pixels.
+ */
+export function convQuantizeScratchBytes(outH: i32, outW: i32, strideH: i32, strideW: i32, kernelH: i32, kernelW: i32, channels: i32, filters: i32): usize {
+  const hp = (outH - 1) * strideH + kernelH;
+  const wp = (outW - 1) * strideW + kernelW;
+  return align16(<usize>(hp * wp * channels * 4)) + align16(<usize>(kernelH * kernelW * channels * 4)) + 128 + <usize>(((filters + 7) & ~7) * 16);
+}
+
+/**
+ * 4 conv positions (pixels at byte offsets p0..p3 of the padded image) × 8 filters (block `w`,
+ * [taps][8] f32): the sums Σ x·w over the `taps` tap offsets, 8 vectors to `acc`
+ * (position-major, two per position).
+ */
+@inline function tile4(p0: usize, p1: usize, p2: usize, p3: usize, w: usize, taps: i32, offsets: usize, acc: usize): void {
+  let a0 = f32x4.splat(0); let b0 = a0; let a1 = a0; let b1 = a0; let a2 = a0; let b2 = a0; let a3 = a0; let b3 = a0;
+  for (let k = 0; k < taps; k++) {
+    const o = <usize>load<i32>(offsets + <usize>(k << 2));
+    const wa = v128.load(w + <usize>(k << 5));
+    const wb = v128.load(w + <usize>(k << 5) + 16);
+    const x0 = v128.load32_splat(p0 + o);
+    const x1 = v128.load32_splat(p1 + o);
+    const x2 = v128.load32_splat(p2 + o);
+    const x3 = v128.load32_splat(p3 + o);
+    a0 = f32x4.add(a0, f32x4.mul(x0, wa)); b0 = f32x4.add(b0, f32x4.mul(x0, wb));
+    a1 = f32x4.add(a1, f32x4.mul(x1, wa)); b1 = f32x4.add(b1, f32x4.mul(x1, wb));
+    a2 = f32x4.add(a2, f32x4.mul(x2, wa)); b2 = f32x4.add(b2, f32x4.mul(x2, wb));
+    a3 = f32x4.add(a3, f32x4.mul(x3, wa)); b3 = f32x4.add(b3, f32x4.mul(x3, wb));
+  }
+  v128.store(acc, a0); v128.store(acc + 16, b0); v128.store(acc + 32, a1); v128.store(acc + 48, b1);
+  v128.store(acc + 64, a2); v128.store(acc + 80, b2); v128.store(acc + 96, a3); v128.store(acc + 112, b3);
+}
+
+/** ReLU clipped at `clip`, then the unsigned quantizer (α, maxCode), of 4 floats: α·min(round(min(max(y, 0), clip)/α), maxCode). */
+@inline function quantize4(y: v128, clip: v128, alpha: v128, top: v128): v128 {
+  return f32x4.mul(f32x4.min(f32x4.nearest(f32x4.div(f32x4.min(f32x4.max(y, f32x4.splat(0)), clip), alpha)), top), alpha);
+}
+
+/**
+ * A float convolution whose output a ReLU, an unsigned activation quantizer and (pool 2) a 2×2
+ * max-pool read — the first layer of a packed model, which reads float inputs: conv + bias, max
+ * over each pool window, quantized; writes `[n, outH/pool, outW/pool, filters]` float32 at `out`.
+ * `weights`: blocks of 8 filters, [taps = kh·kw·channels][8] f32 (zero-padded filters); `bias`
+ * padded to the blocks.
+ */
+export function convQuantize(
+  n: i32, inH: i32, inW: i32, channels: i32, x: usize, weights: usize, bias: usize, out: usize,
+  kernelH: i32, kernelW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32,
+  filters: i32, pool: i32, alpha: f32, clip: f32, maxCode: f32, scratch: usize,
+): void {
+  const hp = (outH - 1) * strideH + kernelH;
+  const wp = (outW - 1) * strideW + kernelW;
+  const taps = kernelH * kernelW * channels;
+  const blocks = (filters + 7) >> 3;
+  const image = scratch;
+  const offsets = image + align16(<usize>(hp * wp * channels * 4));
+  const acc = offsets + align16(<usize>(taps * 4));
+  const pixel = acc + 128;
+  let k = 0;
+  for (let ky = 0; ky < kernelH; ky++)
+    for (let kx = 0; kx < kernelW; kx++)
+      for (let c = 0; c < channels; c++) store<i32>(offsets + <usize>((k++) << 2), ((ky * wp + kx) * channels + c) << 2);
+  const clip4 = f32x4.splat(clip);
+  const alpha4 = f32x4.splat(alpha);
+  const top4 = f32x4.splat(maxCode);
+  const ph = outH / pool;
+  const pw = outW / pool;
+  const rowBytes = <usize>((wp * channels) << 2);
+  const colBytes = <usize>(channels << 2);
+  const blockBytes = <usize>(taps << 5);
+  for (let img = 0; img < n; img++) {
+    // the image, zero-padded to hp×wp
+    memory.fill(image, 0, <usize>(hp * wp * channels * 4));
+    for (let y = 0; y < inH; y++) {
+      const py = y + padTop;
+      if (py < 0 || py >= hp) continue;
+      const x0 = max(0, -padLeft);
+      const x1 = min(inW, wp - padLeft);
+      if (x1 > x0) memory.copy(image + <usize>py * rowBytes + <usize>((x0 + padLeft) * channels * 4), x + <usize>((((img * inH + y) * inW + x0) * channels) << 2), <usize>((x1 - x0) * channels * 4));
+    }
+    const outImage = out + <usize>(img * ph * pw * filters * 4);
+    if (pool === 2) {
+      for (let oy = 0; oy < ph; oy++) {
+        for (let ox = 0; ox < pw; ox++) {
+          const p0 = image + <usize>(oy * 2 * strideH) * rowBytes + <usize>(ox * 2 * strideW) * colBytes;
+          const p1 = p0 + <usize>strideW * colBytes;
+          const p2 = p0 + <usize>strideH * rowBytes;
+          const p3 = p2 + <usize>strideW * colBytes;
+          for (let b = 0; b < blocks; b++) {
+            tile4(p0, p1, p2, p3, weights + <usize>b * blockBytes, taps, offsets, acc);
+            const ma = f32x4.max(f32x4.max(v128.load(acc), v128.load(acc + 32)), f32x4.max(v128.load(acc + 64), v128.load(acc + 96)));
+            const mb = f32x4.max(f32x4.max(v128.load(acc + 16), v128.load(acc + 48)), f32x4.max(v128.load(acc + 80), v128.load(acc + 112)));
+            v128.store(pixel + <usize>(b << 5), quantize4(f32x4.add(ma, v128.load(bias + <usize>(b << 5))), clip4, alpha4, top4));
+            v128.store(pixel + <usize>(b << 5) + 16, quantize4(f32x4.add(mb, v128.load(bias + <usize>(b << 5) + 16)), clip4, alpha4, top4));
+          }
+          memory.copy(outImage + <usize>(((oy * pw + ox) * filters) << 2), pixel, <usize>(filters << 2));
+        }
+      }
+    } else {
+      // pool 1: four neighbouring outputs of a row per tile, the row's tail one at a time (the same tile, repeated)
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox += 4) {
+          const row = image + <usize>(oy * strideH) * rowBytes;
+          const step = <usize>strideW * colBytes;
+          const p0 = row + <usize>ox * step;
+          const p1 = row + <usize>min(ox + 1, outW - 1) * step;
+          const p2 = row + <usize>min(ox + 2, outW - 1) * step;
+          const p3 = row + <usize>min(ox + 3, outW - 1) * step;
+          for (let b = 0; b < blocks; b++) {
+            tile4(p0, p1, p2, p3, weights + <usize>b * blockBytes, taps, offsets, acc);
+            for (let q = 0; q < 4; q++) {
+              v128.store(pixel + <usize>(q * blocks * 32 + (b << 5)), quantize4(f32x4.add(v128.load(acc + <usize>(q << 5)), v128.load(bias + <usize>(b << 5))), clip4, alpha4, top4));
+              v128.store(pixel + <usize>(q * blocks * 32 + (b << 5)) + 16, quantize4(f32x4.add(v128.load(acc + <usize>(q << 5) + 16), v128.load(bias + <usize>(b << 5) + 16)), clip4, alpha4, top4));
+            }
+          }
+          for (let q = 0; q < 4 && ox + q < outW; q++) memory.copy(outImage + <usize>(((oy * outW + ox + q) * filters) << 2), pixel + <usize>(q * blocks * 32), <usize>(filters << 2));
+        }
+      }
+    }
   }
 }

@@ -4,9 +4,9 @@
 // pair of weight and activation bit-widths (1–8 × 1, 2, 4, 8; a few on LeNet's conv2).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { activationCode, intConv2d, packWeightPlanes, quantizeUnsigned, roundHalfEven, type IntConvAttrs } from '@srq/quantizers';
+import { activationCode, convQuantize, intConv2d, packConvBlocks, packWeightPlanes, padConvBias, quantizeUnsigned, roundHalfEven, type ConvQuantizeAttrs, type IntConvAttrs } from '@srq/quantizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadIntConvWasm, runIntConv, runQuantizeUnsigned } from './int-conv-kernel';
+import { loadIntConvWasm, runConvQuantize, runIntConv, runQuantizeUnsigned } from './int-conv-kernel';
 
 /** A small deterministic generator (tests only). */
 function lcg(seed: number): () => number {
@@ -136,5 +136,39 @@ describe('integer convolution', () => {
     });
     expect(Array.from(quantizeUnsigned(x, a))).toEqual(ops);
     expect(Array.from(runQuantizeUnsigned(x, a))).toEqual(ops);
+  });
+
+  // the float first layer with its ReLU, 2×2 max-pool and quantizer fused (CONV_QUANTIZE_KERNEL)
+  it.each([
+    { name: 'LeNet conv1 (28×28×1, 5×5 → 32, valid) + pool 2, 2 bits', shape: [2, 28, 28, 1], kernel: 5, stride: 1, same: false, filters: 32, pool: 2 as const, clip: Infinity, maxCode: 3 },
+    { name: 'RGB 3×3 same, stride 2, 13 filters, ReLU6, 4 bits, no pool (odd 9×11)', shape: [2, 9, 11, 3], kernel: 3, stride: 2, same: true, filters: 13, pool: 1 as const, clip: 6, maxCode: 15 },
+    { name: '2 channels 3×3 same + pool 2 (odd 7×9), 20 filters, 8 bits', shape: [1, 7, 9, 2], kernel: 3, stride: 1, same: true, filters: 20, pool: 2 as const, clip: Infinity, maxCode: 255 },
+  ])('the fused float conv + ReLU + max-pool + quantizer equals the tfjs ops up to float rounding, and its SIMD build the reference bit for bit: $name', async (c) => {
+    const rand = lcg(11);
+    const [n, h, w, channels] = c.shape as [number, number, number, number];
+    const kernel = Float32Array.from({ length: c.kernel * c.kernel * channels * c.filters }, () => Math.fround(0.07 * (Math.floor(rand() * 4) - 2)));
+    const bias = Float32Array.from({ length: c.filters }, () => Math.fround(rand() - 0.3));
+    const x = Float32Array.from({ length: n * h * w * channels }, () => Math.fround(rand()));
+    const outH = c.same ? Math.ceil(h / c.stride) : Math.floor((h - c.kernel) / c.stride) + 1;
+    const outW = c.same ? Math.ceil(w / c.stride) : Math.floor((w - c.kernel) / c.stride) + 1;
+    const padTop = c.same ? Math.floor(Math.max((outH - 1) * c.stride + c.kernel - h, 0) / 2) : 0;
+    const padLeft = c.same ? Math.floor(Math.max((outW - 1) * c.stride + c.kernel - w, 0) / 2) : 0;
+    const alpha = Math.fround(c.maxCode === 3 ? 0.3 : 6 / c.maxCode);
+    const a: ConvQuantizeAttrs = { kernelH: c.kernel, kernelW: c.kernel, strideH: c.stride, strideW: c.stride, padTop, padLeft, outH, outW, channels, filters: c.filters, pool: c.pool, alpha, clip: c.clip, maxCode: c.maxCode };
+    const weights = packConvBlocks(kernel, a);
+    const reference = convQuantize(x, c.shape, weights, padConvBias(bias, c.filters), a);
+    await tf.setBackend('cpu');
+    const ops = tf.tidy(() => {
+      let y = tf.add(tf.conv2d(tf.tensor4d(x, c.shape as [number, number, number, number]), tf.tensor4d(kernel, [c.kernel, c.kernel, channels, c.filters]), c.stride, c.same ? 'same' : 'valid'), tf.tensor1d(bias));
+      y = tf.minimum(tf.relu(y), c.clip);
+      if (c.pool === 2) y = tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid');
+      return tf.mul(tf.clipByValue(tf.round(tf.div(y, alpha)), 0, c.maxCode), alpha).dataSync() as Float32Array;
+    });
+    expect(reference.length).toBe(ops.length);
+    // equal up to float rounding of the sums: a code may differ by one step where a sum sits on a rounding boundary
+    const differ = reference.filter((v, i) => v !== ops[i]).length;
+    expect(reference.every((v, i) => Math.abs(v - ops[i]!) <= alpha * 1.0001)).toBe(true);
+    expect(differ / reference.length).toBeLessThan(0.001);
+    expect(Array.from(runConvQuantize(x, c.shape, weights, padConvBias(bias, c.filters), a))).toEqual(Array.from(reference));
   });
 });

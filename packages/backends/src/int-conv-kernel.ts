@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { INT_CONV_KERNEL, intConv2d, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { CONV_QUANTIZE_KERNEL, convQuantize, INT_CONV_KERNEL, intConv2d, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
 import { INT_CONV_WASM } from './generated/int-conv-wasm';
 import { EmbeddedModule, heapPlacer } from './embedded-wasm';
 import { cpuMemory, wasmMemory, type KernelMemory } from './kernel-memory';
@@ -16,6 +16,12 @@ interface IntConvExports {
     outputScale: number, outputClip: number, outputMax: number, scratch: number,
   ): void;
   quantizeUnsigned(x: number, n: number, alpha: number, clip: number, maxCode: number, out: number): void;
+  convQuantizeScratchBytes(outH: number, outW: number, strideH: number, strideW: number, kernelH: number, kernelW: number, channels: number, filters: number): number;
+  convQuantize(
+    n: number, inH: number, inW: number, channels: number, x: number, weights: number, bias: number, out: number,
+    kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number,
+    filters: number, pool: number, alpha: number, clip: number, maxCode: number, scratch: number,
+  ): void;
 }
 
 const wasm = new EmbeddedModule<IntConvExports>(INT_CONV_WASM, 'int-conv');
@@ -82,6 +88,34 @@ export function runQuantizeUnsigned(x: Float32Array, a: UnsignedQuantizeAttrs, u
   return new Float32Array(m.memory.buffer, pOut, x.length);
 }
 
+/**
+ * The float convolution with its ReLU, max-pool and unsigned quantizer fused (contract of
+ * `convQuantize` in @srq/quantizers), on the WebAssembly SIMD build when loaded. Returns a view
+ * of the module's memory when on wasm: copy it before the next call.
+ */
+export function runConvQuantize(x: Float32Array, shape: readonly number[], weights: Float32Array, bias: Float32Array, a: ConvQuantizeAttrs, useWasm = true): Float32Array {
+  const m = wasm.exports;
+  if (!m || !useWasm) return convQuantize(x, shape, weights, bias, a);
+  const [n, inH, inW, channels] = shape as [number, number, number, number];
+  const outSize = n * Math.floor(a.outH / a.pool) * Math.floor(a.outW / a.pool) * a.filters;
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const scratch = place(m.convQuantizeScratchBytes(a.outH, a.outW, a.strideH, a.strideW, a.kernelH, a.kernelW, channels, a.filters));
+  const px = place(4 * x.length);
+  const pWeights = place(4 * weights.length);
+  const pBias = place(4 * bias.length);
+  const pOut = place(4 * outSize);
+  fit();
+  const heap = m.memory.buffer;
+  new Float32Array(heap, px, x.length).set(x);
+  new Float32Array(heap, pWeights, weights.length).set(weights);
+  new Float32Array(heap, pBias, bias.length).set(bias);
+  m.convQuantize(
+    n, inH, inW, channels, px, pWeights, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
+    a.filters, a.pool, a.alpha, a.clip, a.maxCode, scratch,
+  );
+  return new Float32Array(heap, pOut, outSize);
+}
+
 function quantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
   return {
     kernelName: UNSIGNED_QUANTIZE_KERNEL,
@@ -112,10 +146,24 @@ function intConvKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelB
   };
 }
 
+function convQuantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
+  return {
+    kernelName: CONV_QUANTIZE_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, weights, bias } = inputs as Record<string, tf.TensorInfo>;
+      const a = attrs as unknown as ConvQuantizeAttrs;
+      const m = memory(backend as tf.KernelBackend);
+      const out = runConvQuantize(m.read(x!) as Float32Array, x!.shape, m.read(weights!) as Float32Array, m.read(bias!) as Float32Array, a);
+      return m.output([x!.shape[0]!, Math.floor(a.outH / a.pool), Math.floor(a.outW / a.pool), a.filters], out);
+    },
+  };
+}
+
 /**
- * The kernels of packed models' integer inference (`INT_CONV_KERNEL` and
+ * The kernels of packed models' integer inference (`INT_CONV_KERNEL`, `CONV_QUANTIZE_KERNEL` and
  * `UNSIGNED_QUANTIZE_KERNEL` of @srq/quantizers) for the wasm and cpu backends: the WebAssembly
  * SIMD build once {@link loadIntConvWasm} has run (`useBackend` does), else the JavaScript
  * reference.
  */
-export const INT_CONV_KERNELS: tf.KernelConfig[] = [intConvKernel('wasm', wasmMemory), intConvKernel('cpu', cpuMemory), quantizeKernel('wasm', wasmMemory), quantizeKernel('cpu', cpuMemory)];
+export const INT_CONV_KERNELS: tf.KernelConfig[] = [intConvKernel, convQuantizeKernel, quantizeKernel].flatMap((kernel) => [kernel('wasm', wasmMemory), kernel('cpu', cpuMemory)]);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { INT_CONV_KERNEL, packWeightPlanes, UNSIGNED_QUANTIZE_KERNEL, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { CONV_QUANTIZE_KERNEL, INT_CONV_KERNEL, packConvBlocks, packWeightPlanes, padConvBias, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
 import { applyActivation } from './activations';
 import { rebuildModel } from './model-graph';
 import type { PackedWeightInfo } from './packed-format';
@@ -32,6 +32,17 @@ export interface IntConv2DArgs extends LayerArgs, Pick<IntConvAttrs, 'channels' 
   bias: Float32Array;
   /** The ReLU and unsigned activation quantizer that follow, fused into the kernel (null: float output). */
   output: UnsignedQuantizeAttrs | null;
+}
+
+/** A convolution's output size and the zero rows / columns before its input (tfjs' `'same'` rule), for an input of h×w pixels. */
+function convGeometry(h: number, w: number, c: { kernelSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same' }) {
+  const [[kh, kw], [sh, sw]] = [c.kernelSize, c.strides];
+  const same = c.padding === 'same';
+  const outH = same ? Math.ceil(h / sh) : Math.floor((h - kh) / sh) + 1;
+  const outW = same ? Math.ceil(w / sw) : Math.floor((w - kw) / sw) + 1;
+  const padTop = same ? Math.floor(Math.max((outH - 1) * sh + kh - h, 0) / 2) : 0;
+  const padLeft = same ? Math.floor(Math.max((outW - 1) * sw + kw - w, 0) / 2) : 0;
+  return { kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW };
 }
 
 /**
@@ -70,15 +81,8 @@ export class IntConv2D extends tfl.layers.Layer {
   /** Attributes of the kernel for an input of h×w pixels. */
   private attrs(h: number, w: number): IntConvAttrs {
     const a = this.args;
-    const [kh, kw] = a.kernelSize;
-    const [sh, sw] = a.strides;
-    const same = a.padding === 'same';
-    const outH = same ? Math.ceil(h / sh) : Math.floor((h - kh) / sh) + 1;
-    const outW = same ? Math.ceil(w / sw) : Math.floor((w - kw) / sw) + 1;
-    const padTop = same ? Math.floor(Math.max((outH - 1) * sh + kh - h, 0) / 2) : 0;
-    const padLeft = same ? Math.floor(Math.max((outW - 1) * sw + kw - w, 0) / 2) : 0;
     return {
-      kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW, channels: a.channels, filters: a.filters,
+      ...convGeometry(h, w, a), channels: a.channels, filters: a.filters,
       weightBits: a.weightBits, minCode: a.minCode, activationBits: a.activationBits, inputScale: a.inputScale, inputClip: a.inputClip, inputPool: a.inputPool,
       outputScale: a.output?.alpha ?? 0, outputClip: a.output?.clip ?? Infinity, outputMax: a.output?.maxCode ?? 0,
     };
@@ -108,6 +112,72 @@ export class IntConv2D extends tfl.layers.Layer {
 
   override getConfig(): tf.serialization.ConfigDict {
     throw new Error(`${this.name} runs a packed model on integers and cannot be saved; save or export the trained model instead.`);
+  }
+}
+
+/** What a {@link ConvQuantize} computes. */
+export interface ConvQuantizeArgs extends LayerArgs {
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'valid' | 'same';
+  channels: number;
+  filters: number;
+  /** The float kernel (on its grid), in blocks of 8 filters (`packConvBlocks`). */
+  kernelBlocks: Float32Array;
+  /** Padded to the blocks (`padConvBias`). */
+  bias: Float32Array;
+  /** The 2×2 max-pool that follows (2), or none (1). */
+  pool: 1 | 2;
+  /** The ReLU and unsigned activation quantizer that follow. */
+  output: UnsignedQuantizeAttrs;
+}
+
+/**
+ * A packed model's convolution that reads float images (the first layer: its input is not on a
+ * grid, so it cannot run on integers), with the ReLU, activation quantizer and 2×2 max-pool that
+ * follow it fused (`CONV_QUANTIZE_KERNEL`): it writes only the pooled, quantized values, a quarter
+ * of the convolution's output. Built by {@link integerModel}; inference only.
+ */
+export class ConvQuantize extends tfl.layers.Layer {
+  static className = 'SrqConvQuantize';
+  private readonly args: ConvQuantizeArgs;
+  private weightsVar: tfl.LayerVariable | null = null;
+  private biasVar: tfl.LayerVariable | null = null;
+
+  constructor(args: ConvQuantizeArgs) {
+    super({ ...args, trainable: false });
+    this.args = args;
+  }
+
+  override build(): void {
+    const hold = (name: string, values: Float32Array) => {
+      const v = this.addWeight(name, [values.length], 'float32', tfl.initializers.zeros(), undefined, false);
+      tf.tidy(() => void v.write(tf.tensor1d(values, 'float32')));
+      return v;
+    };
+    this.weightsVar = hold('kernel_blocks', this.args.kernelBlocks);
+    this.biasVar = hold('bias', this.args.bias);
+    this.built = true;
+  }
+
+  private attrs(h: number, w: number): ConvQuantizeAttrs {
+    const a = this.args;
+    return { ...convGeometry(h, w, a), channels: a.channels, filters: a.filters, pool: a.pool, ...a.output };
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+    return tf.engine().runKernel(CONV_QUANTIZE_KERNEL, { x, weights: this.weightsVar!.read(), bias: this.biasVar!.read() }, this.attrs(x.shape[1]!, x.shape[2]!) as unknown as tf.NamedAttrMap) as tf.Tensor;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const a = this.attrs(shape[1] as number, shape[2] as number);
+    return [shape[0]!, Math.floor(a.outH / a.pool), Math.floor(a.outW / a.pool), this.args.filters];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    throw new Error(`${this.name} runs a packed model's first layer and cannot be saved; save or export the trained model instead.`);
   }
 }
 
@@ -195,6 +265,18 @@ function fusedInput(model: tfl.LayersModel, layer: tfl.layers.Layer) {
   return { activation: up, quant, bits: unsignedGrid(up)!.bits, pool, size: fusablePool(pool) ?? 1, flatten: pool ? flatten : null, pooled };
 }
 
+/** Input channels up to which a float convolution runs as a {@link ConvQuantize} (images: gray, RGB, RGBA); wider inputs stay on the backend's own convolution. */
+const CONV_QUANTIZE_MAX_CHANNELS = 4;
+
+/** What a float convolution can fuse after it: the ReLU + unsigned quantizer that alone reads it, and a 2×2 max-pool that alone reads those; else null. */
+function fusedOutput(model: tfl.LayersModel, layer: tfl.layers.Layer) {
+  const next = onlyReader(model, layer);
+  const quant = next && unsignedQuant(next);
+  if (!next || !quant) return null;
+  const after = onlyReader(model, next);
+  return { activation: next, quant, pool: fusablePool(after) === 2 ? after : null };
+}
+
 /** The only layer that reads `layer`'s output in `model`, or null. */
 function onlyReader(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer | null {
   const readers = model.layers.filter((l) => l.inboundNodes.some((n) => n.inboundLayers.includes(layer)));
@@ -209,15 +291,20 @@ export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNE
  * QConv2D and QDense whose kernel is packed and whose input comes from an unsigned activation
  * quantizer becomes an {@link IntConv2D} holding only its codes' bit planes, with the ReLU and
  * quantizer that follow it fused in, and the ReLU + quantizer before it (with a max-pool, and a
- * dense layer's Flatten, between them) fused into its input pass; the other quantized layers with a linear activation become
- * stock Conv2D / Dense layers with their (already quantized) weights, so no weight quantizer runs
- * per call; the other ReLU + unsigned quantizers become an {@link IntActivation} (one kernel),
+ * dense layer's Flatten, between them) fused into its input pass; a convolution of a float input
+ * of at most 4 channels (the first layer, on images) that only a ReLU + unsigned quantizer (and a
+ * 2×2 max-pool) read becomes a {@link ConvQuantize} running them in one kernel; the other
+ * quantized layers with a linear activation become stock Conv2D / Dense layers with their
+ * (already quantized) weights, so no weight quantizer runs per call; the other ReLU + unsigned quantizers become an {@link IntActivation} (one kernel),
  * moved after the max-pool that reads them (the same values: max commutes with a monotone map).
  * The replaced layers' weights are disposed. Outputs equal the float graph's up to float rounding
- * of the sums (the integer sums are exact; every other step is the same f32 arithmetic).
+ * of the sums (the integer sums are exact; the first layer's float sums may be added in another
+ * order; every other step is the same f32 arithmetic).
  */
 export function integerModel(model: tfl.LayersModel, kernels: Map<string, PackedKernel>): tfl.LayersModel {
   const replaced = new Map<tfl.layers.Layer, tfl.layers.Layer[]>();
+  // the ReLU + quantizers (and max-pools) that a ConvQuantize runs: the layers after it read their outputs
+  const inConvQuantize = new Set<tfl.layers.Layer>();
   const copies: Array<() => void> = [];
   for (const candidate of model.layers) {
     // exactly these classes: a QConv2DTranspose is a QConv2D subclass with another kernel layout
@@ -232,11 +319,29 @@ export function integerModel(model: tfl.LayersModel, kernels: Map<string, Packed
     const filters = shape[shape.length - 1]!;
     let [kh, kw, channels] = conv ? (shape as [number, number, number]) : [1, 1, shape[0]!];
     const outAxis = shape.length - 1;
-    // the ReLU + quantizer (and max-pool, Flatten) before it, run in the kernel's input pass; else an input already on a grid
-    const fused = fusedInput(model, layer);
+    // the ReLU + quantizer (and max-pool, Flatten) before it, run in the kernel's input pass (unless
+    // a ConvQuantize before it already runs them); else an input already on a grid
+    const before = fusedInput(model, layer);
+    const fused = before && !inConvQuantize.has(before.activation) ? before : null;
     const grid = fused ? { bits: fused.bits, alpha: fused.quant.alpha } : inputGrid(layer);
     const biasVar = layer.weights.find((w) => w.originalName === `${layer.name}/bias`);
-    if (grid && (packed.info.channelAxis === null || packed.info.channelAxis === outAxis)) {
+    // a float input (the first layer's image): the convolution with the ReLU, quantizer and max-pool after it, in one kernel
+    const after = !grid && conv && layer.activation === 'linear' && channels <= CONV_QUANTIZE_MAX_CHANNELS ? fusedOutput(model, layer) : null;
+    if (after) {
+      for (const l of [after.activation, after.pool]) {
+        if (!l) continue;
+        replaced.set(l, []);
+        inConvQuantize.add(l);
+      }
+      const geometry = { kernelH: kh, kernelW: kw, channels, filters };
+      const bias = biasVar ? (biasVar.read().dataSync() as Float32Array) : null;
+      replaced.set(layer, [
+        new ConvQuantize({
+          name: layer.name, kernelSize: [kh, kw], strides: (layer as QConv2D).strides, padding: (layer as QConv2D).padding, channels, filters,
+          kernelBlocks: packConvBlocks(kernelVar.read().dataSync(), geometry), bias: padConvBias(bias, filters), pool: after.pool ? 2 : 1, output: after.quant,
+        }),
+      ]);
+    } else if (grid && (packed.info.channelAxis === null || packed.info.channelAxis === outAxis)) {
       for (const l of fused ? [fused.activation, fused.pool, fused.flatten] : []) if (l) replaced.set(l, []);
       // a dense layer after a fused pool and Flatten: a convolution over the pooled pixels (the flattened order is theirs)
       const overPixels = fused?.flatten != null;
