@@ -4,7 +4,9 @@
 // tests compare this against (specification §10). Table lookups, 16 filters at a time: each input
 // pixel (max-pooled first when a pool is fused) is quantized once and its codes turned into tables — for every 4 channels, the 16 sums of
 // their codes selected by each 4-bit pattern — and every weight plane byte of 16 filters picks
-// two such sums with i8x16.swizzle. The integer sums are exact; then one scale multiply and the
+// two such sums with i8x16.swizzle. Two outputs at a time (the next position, or the same
+// position of the next image) share each weight vector's load and nibble split. Byte sums widen
+// into u16 lanes, then i32. The integer sums are exact; then one scale multiply and the
 // bias (and, fused, the next ReLU and activation quantizer). Also `convQuantize`: the float first
 // layer (its input is not on a grid) with its ReLU, quantizer and 2×2 max-pool fused; its
 // reference is `convQuantize` in packages/quantizers/src/conv-quantize.ts.
@@ -39,7 +41,7 @@ export function heapBase(): usize {
 export function scratchBytes(h: i32, w: i32, channels: i32, activationBits: i32, filters: i32, positions: i32): usize {
   const table = <usize>pixelTableBytes(channels, activationBits);
   const padded = <usize>(((channels + 31) >> 5) << 5);
-  return align16(<usize>(h * w) * table) + align16(table) + align16(<usize>(h * w * 4)) + padded + padded * 4 + <usize>(((filters + 15) & ~15) * 4) + <usize>(positions * 4);
+  return 2 * align16(<usize>(h * w) * table) + align16(table) + 2 * align16(<usize>(h * w * 4)) + padded + padded * 4 + 2 * <usize>(((filters + 15) & ~15) * 4) + 256 + 2 * <usize>(positions * 4);
 }
 
 /** Sum of the four i32 lanes. */
@@ -186,6 +188,121 @@ function dot2(pointers: usize, digitOffset: usize, plane0: usize, plane1: usize,
   spill(i16x8.add(a1, i16x8.extend_low_i8x16_u(t1)), i16x8.add(b1, i16x8.extend_high_i8x16_u(t1)), shift + 1, sums);
 }
 
+/** Adds the bytes of `t` (16 filters) to the u16 accumulator pair at `acc`. */
+@inline function widen(t: v128, acc: usize): void {
+  v128.store(acc, i16x8.add(v128.load(acc), i16x8.extend_low_i8x16_u(t)));
+  v128.store(acc + 16, i16x8.add(v128.load(acc + 16), i16x8.extend_high_i8x16_u(t)));
+}
+
+/**
+ * {@link dot2} for two output positions at once (`pointersA`, `pointersB`), each weight vector
+ * loaded and split once for both. u16 accumulators at `acc` (128 bytes, zeroed here).
+ */
+function dot2Pair(pointersA: usize, pointersB: usize, digitOffset: usize, plane0: usize, plane1: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sumsA: usize, sumsB: usize, acc: usize): void {
+  const lowNibble = i8x16.splat(15);
+  const zero = i8x16.splat(0);
+  memory.fill(acc, 0, 128);
+  let a0 = zero;
+  let a1 = zero;
+  let b0 = zero;
+  let b1 = zero;
+  let count = 0;
+  let wide = 0;
+  let w = <usize>0;
+  for (let s = 0; s < positions; s++) {
+    const tableA = <usize>load<u32>(pointersA + <usize>(s << 2)) + digitOffset;
+    const tableB = <usize>load<u32>(pointersB + <usize>(s << 2)) + digitOffset;
+    for (let q = 0; q < channelBytes; q++, w += 16) {
+      const w0 = v128.load(plane0 + w);
+      const w1 = v128.load(plane1 + w);
+      const l0 = v128.and(w0, lowNibble);
+      const h0 = v128.and(i16x8.shr_u(w0, 4), lowNibble);
+      const l1 = v128.and(w1, lowNibble);
+      const h1 = v128.and(i16x8.shr_u(w1, 4), lowNibble);
+      const at = <usize>(q << 5);
+      const loA = v128.load(tableA + at);
+      const hiA = v128.load(tableA + at + 16);
+      a0 = i8x16.add(a0, i8x16.add(i8x16.swizzle(loA, l0), i8x16.swizzle(hiA, h0)));
+      a1 = i8x16.add(a1, i8x16.add(i8x16.swizzle(loA, l1), i8x16.swizzle(hiA, h1)));
+      const loB = v128.load(tableB + at);
+      const hiB = v128.load(tableB + at + 16);
+      b0 = i8x16.add(b0, i8x16.add(i8x16.swizzle(loB, l0), i8x16.swizzle(hiB, h0)));
+      b1 = i8x16.add(b1, i8x16.add(i8x16.swizzle(loB, l1), i8x16.swizzle(hiB, h1)));
+      if (++count === rounds) {
+        widen(a0, acc);
+        widen(a1, acc + 32);
+        widen(b0, acc + 64);
+        widen(b1, acc + 96);
+        a0 = zero;
+        a1 = zero;
+        b0 = zero;
+        b1 = zero;
+        count = 0;
+        if (++wide === WIDE) {
+          spill(v128.load(acc), v128.load(acc + 16), shift, sumsA);
+          spill(v128.load(acc + 32), v128.load(acc + 48), shift + 1, sumsA);
+          spill(v128.load(acc + 64), v128.load(acc + 80), shift, sumsB);
+          spill(v128.load(acc + 96), v128.load(acc + 112), shift + 1, sumsB);
+          memory.fill(acc, 0, 128);
+          wide = 0;
+        }
+      }
+    }
+  }
+  widen(a0, acc);
+  widen(a1, acc + 32);
+  widen(b0, acc + 64);
+  widen(b1, acc + 96);
+  spill(v128.load(acc), v128.load(acc + 16), shift, sumsA);
+  spill(v128.load(acc + 32), v128.load(acc + 48), shift + 1, sumsA);
+  spill(v128.load(acc + 64), v128.load(acc + 80), shift, sumsB);
+  spill(v128.load(acc + 96), v128.load(acc + 112), shift + 1, sumsB);
+}
+
+/**
+ * {@link dotPlane} for two output positions at once (`pointersA`, `pointersB`), each weight vector
+ * loaded and split once for both. u16 accumulators at `acc` (64 bytes, zeroed here).
+ */
+function dotPlanePair(pointersA: usize, pointersB: usize, digitOffset: usize, plane: usize, positions: i32, channelBytes: i32, rounds: i32, shift: i32, sumsA: usize, sumsB: usize, acc: usize): void {
+  const lowNibble = i8x16.splat(15);
+  const zero = i8x16.splat(0);
+  memory.fill(acc, 0, 64);
+  let a = zero;
+  let b = zero;
+  let count = 0;
+  let wide = 0;
+  let w = <usize>0;
+  for (let s = 0; s < positions; s++) {
+    const tableA = <usize>load<u32>(pointersA + <usize>(s << 2)) + digitOffset;
+    const tableB = <usize>load<u32>(pointersB + <usize>(s << 2)) + digitOffset;
+    for (let q = 0; q < channelBytes; q++, w += 16) {
+      const wq = v128.load(plane + w);
+      const low = v128.and(wq, lowNibble);
+      const high = v128.and(i16x8.shr_u(wq, 4), lowNibble);
+      const at = <usize>(q << 5);
+      a = i8x16.add(a, lookup(tableA + at, low, high));
+      b = i8x16.add(b, lookup(tableB + at, low, high));
+      if (++count === rounds) {
+        widen(a, acc);
+        widen(b, acc + 32);
+        a = zero;
+        b = zero;
+        count = 0;
+        if (++wide === WIDE) {
+          spill(v128.load(acc), v128.load(acc + 16), shift, sumsA);
+          spill(v128.load(acc + 32), v128.load(acc + 48), shift, sumsB);
+          memory.fill(acc, 0, 64);
+          wide = 0;
+        }
+      }
+    }
+  }
+  widen(a, acc);
+  widen(b, acc + 32);
+  spill(v128.load(acc), v128.load(acc + 16), shift, sumsA);
+  spill(v128.load(acc + 32), v128.load(acc + 48), shift, sumsB);
+}
+
 /**
  * The sums of one block of 16 filters over one output position's tables (`pointers`,
  * `digitOffset` into each) for one weight bit's plane at `plane`, `shift` bits up (bit + 4·digit).
@@ -246,6 +363,31 @@ function dotPlane(pointers: usize, digitOffset: usize, plane: usize, positions: 
 }
 
 /**
+ * Fills `pointers` with output `o`'s table per kernel position (of a pair of images: o / outputs
+ * is the image; the zero table outside the input) and returns the sum of its codes.
+ */
+@inline function receptiveField(o: i32, outputs: i32, outW: i32, kernelH: i32, kernelW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, h: i32, w: i32, allTables: usize, imageTables: usize, tableBytes: usize, zeroTable: usize, allSums: usize, imageSums: usize, pointers: usize): i32 {
+  const image = o / outputs;
+  const tables = allTables + <usize>image * imageTables;
+  const pixelSums = allSums + <usize>image * imageSums;
+  const oy = (o % outputs) / outW;
+  const ox = (o % outputs) % outW;
+  let sumV = 0;
+  let at = pointers;
+  for (let ky = 0; ky < kernelH; ky++) {
+    const iy = oy * strideH + ky - padTop;
+    for (let kx = 0; kx < kernelW; kx++) {
+      const ix = ox * strideW + kx - padLeft;
+      const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+      if (inside) sumV += load<i32>(pixelSums + <usize>((iy * w + ix) << 2));
+      store<u32>(at, <u32>(inside ? tables + <usize>(iy * w + ix) * tableBytes : zeroTable));
+      at += 4;
+    }
+  }
+  return sumV;
+}
+
+/**
  * The integer convolution of `n` NHWC images of inH×inW pixels at `x` (float32) with the weights
  * at `planes` (layout of `packWeightPlanes`): max-pools the input by `pool`×`pool` windows
  * (1: none; the convolution then sees inH/pool × inW/pool pixels), quantizes it to codes with
@@ -269,13 +411,18 @@ export function intConv2d(
   const digitBytes = <usize>(channelBytes << 5); // one digit's tables of a pixel
   const blocks = (filters + 15) >> 4;
   const padded = <usize>(((channels + 31) >> 5) << 5);
+  // two images' tables and code sums at a time
+  const imageTables = align16(<usize>(h * w) * tableBytes);
+  const imageSums = align16(<usize>(h * w * 4));
   const tables = scratch;
-  const zeroTable = tables + align16(<usize>(h * w) * tableBytes);
+  const zeroTable = tables + 2 * imageTables;
   const pixelSums = zeroTable + align16(tableBytes);
-  const codes = pixelSums + align16(<usize>(h * w * 4));
+  const codes = pixelSums + 2 * imageSums;
   const pooled = codes + padded;
   const sums = pooled + padded * 4;
-  const pointers = sums + <usize>(blocks << 6); // each kernel position's table, for one output
+  const pointers = sums + <usize>(blocks << 7); // each kernel position's table, for one output
+  const pointers2 = pointers + <usize>(positions << 2); // and for the next output
+  const acc16 = align16(pointers2 + <usize>(positions << 2));
   memory.fill(zeroTable, 0, tableBytes);
   const maxCode = (1 << activationBits) - 1;
   // byte sums per flush: two table entries of at most 4·15 (or 4·maxCode) per weight byte
@@ -283,43 +430,42 @@ export function intConv2d(
   const rounds = 255 / (8 * maxDigit);
   const blockBytes = <usize>((weightBits * positions * channelBytes) << 4);
   const planeBytes = <usize>((positions * channelBytes) << 4);
-  for (let img = 0; img < n; img++) {
-    for (let p = 0; p < h * w; p++) {
-      let src = x + <usize>((((img * inH + (p / w) * pool) * inW + (p % w) * pool) * channels) << 2);
-      if (pool > 1) {
-        poolPixel(src, inW * channels, channels, pool, pooled);
-        src = pooled;
+  const outputs = outH * outW;
+  // two outputs at a time (the next position, or the next image's) share each weight vector's load and split
+  for (let img = 0; img < n; img += 2) {
+    const images = min(2, n - img);
+    for (let k = 0; k < images; k++) {
+      for (let p = 0; p < h * w; p++) {
+        let src = x + <usize>(((((img + k) * inH + (p / w) * pool) * inW + (p % w) * pool) * channels) << 2);
+        if (pool > 1) {
+          poolPixel(src, inW * channels, channels, pool, pooled);
+          src = pooled;
+        }
+        store<i32>(pixelSums + <usize>k * imageSums + <usize>(p << 2), quantizePixel(src, channels, inputScale, inputClip, maxCode, codes));
+        pixelTables(codes, channels, activationBits, tables + <usize>k * imageTables + <usize>p * tableBytes);
       }
-      store<i32>(pixelSums + <usize>(p << 2), quantizePixel(src, channels, inputScale, inputClip, maxCode, codes));
-      pixelTables(codes, channels, activationBits, tables + <usize>p * tableBytes);
     }
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        let sumV = 0;
-        let at = pointers;
-        for (let ky = 0; ky < kernelH; ky++) {
-          const iy = oy * strideH + ky - padTop;
-          for (let kx = 0; kx < kernelW; kx++) {
-            const ix = ox * strideW + kx - padLeft;
-            const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-            if (inside) sumV += load<i32>(pixelSums + <usize>((iy * w + ix) << 2));
-            store<u32>(at, <u32>(inside ? tables + <usize>(iy * w + ix) * tableBytes : zeroTable));
-            at += 4;
-          }
+    for (let o = 0; o < images * outputs; o += 2) {
+      const both = o + 1 < images * outputs;
+      const sumV = receptiveField(o, outputs, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft, h, w, tables, imageTables, tableBytes, zeroTable, pixelSums, imageSums, pointers);
+      const sumV2 = both ? receptiveField(o + 1, outputs, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft, h, w, tables, imageTables, tableBytes, zeroTable, pixelSums, imageSums, pointers2) : 0;
+      memory.fill(sums, 0, <usize>(blocks << 7));
+      for (let b = 0; b < blocks; b++) {
+        const block = planes + <usize>b * blockBytes;
+        const blockSums = sums + <usize>(b << 6);
+        for (let d = 0; d < digits; d++) {
+          const digitOffset = <usize>d * digitBytes;
+          const sums2 = blockSums + <usize>(blocks << 6);
+          // 2-bit weights: both bits in one pass, each table pair loaded once
+          if (both && weightBits === 2) dot2Pair(pointers, pointers2, digitOffset, block, block + planeBytes, positions, channelBytes, rounds, 4 * d, blockSums, sums2, acc16);
+          else if (both) for (let i = 0; i < weightBits; i++) dotPlanePair(pointers, pointers2, digitOffset, block + <usize>i * planeBytes, positions, channelBytes, rounds, i + 4 * d, blockSums, sums2, acc16);
+          else if (weightBits === 2) dot2(pointers, digitOffset, block, block + planeBytes, positions, channelBytes, rounds, 4 * d, blockSums);
+          else for (let i = 0; i < weightBits; i++) dotPlane(pointers, digitOffset, block + <usize>i * planeBytes, positions, channelBytes, rounds, i + 4 * d, blockSums);
         }
-        memory.fill(sums, 0, <usize>(blocks << 6));
-        for (let b = 0; b < blocks; b++) {
-          const block = planes + <usize>b * blockBytes;
-          const blockSums = sums + <usize>(b << 6);
-          for (let d = 0; d < digits; d++) {
-            const digitOffset = <usize>d * digitBytes;
-            // 2-bit weights: both bits in one pass, each table pair loaded once
-            if (weightBits === 2) dot2(pointers, digitOffset, block, block + planeBytes, positions, channelBytes, rounds, 4 * d, blockSums);
-            else for (let i = 0; i < weightBits; i++) dotPlane(pointers, digitOffset, block + <usize>i * planeBytes, positions, channelBytes, rounds, i + 4 * d, blockSums);
-          }
-        }
-        epilogue(sums, minCode * sumV, scale, bias, filters, out + <usize>((((img * outH + oy) * outW + ox) * filters) << 2), outputScale, outputClip, outputMax);
       }
+      const at = out + <usize>(((img * outputs + o) * filters) << 2);
+      epilogue(sums, minCode * sumV, scale, bias, filters, at, outputScale, outputClip, outputMax);
+      if (both) epilogue(sums + <usize>(blocks << 6), minCode * sumV2, scale, bias, filters, at + <usize>(filters << 2), outputScale, outputClip, outputMax);
     }
   }
 }

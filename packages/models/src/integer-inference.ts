@@ -45,6 +45,14 @@ function convGeometry(h: number, w: number, c: { kernelSize: [number, number]; s
   return { kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW };
 }
 
+/** The kernel attributes for an input of h×w pixels, from `sizes` or made once by `make`. */
+function attrsFor<T>(sizes: Map<string, T>, h: number, w: number, make: () => T): T {
+  const key = `${h}x${w}`;
+  let attrs = sizes.get(key);
+  if (!attrs) sizes.set(key, (attrs = make()));
+  return attrs;
+}
+
 /**
  * A quantized convolution or dense layer of a packed model, run on integers (specification §10):
  * its weights held as bit planes of their codes (`weightBits` bits per weight, not float32), its
@@ -56,6 +64,7 @@ function convGeometry(h: number, w: number, c: { kernelSize: [number, number]; s
 export class IntConv2D extends tfl.layers.Layer {
   static className = 'SrqIntConv2D';
   private readonly args: IntConv2DArgs;
+  private readonly sizes = new Map<string, IntConvAttrs>();
   private planes: tfl.LayerVariable | null = null;
   private scaleVar: tfl.LayerVariable | null = null;
   private biasVar: tfl.LayerVariable | null = null;
@@ -78,14 +87,14 @@ export class IntConv2D extends tfl.layers.Layer {
     this.built = true;
   }
 
-  /** Attributes of the kernel for an input of h×w pixels. */
+  /** Attributes of the kernel for an input of h×w pixels (one object per size, made once: they are read on every call). */
   private attrs(h: number, w: number): IntConvAttrs {
     const a = this.args;
-    return {
+    return attrsFor(this.sizes, h, w, () => ({
       ...convGeometry(h, w, a), channels: a.channels, filters: a.filters,
       weightBits: a.weightBits, minCode: a.minCode, activationBits: a.activationBits, inputScale: a.inputScale, inputClip: a.inputClip, inputPool: a.inputPool,
       outputScale: a.output?.alpha ?? 0, outputClip: a.output?.clip ?? Infinity, outputMax: a.output?.maxCode ?? 0,
-    };
+    }));
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -141,6 +150,7 @@ export interface ConvQuantizeArgs extends LayerArgs {
 export class ConvQuantize extends tfl.layers.Layer {
   static className = 'SrqConvQuantize';
   private readonly args: ConvQuantizeArgs;
+  private readonly sizes = new Map<string, ConvQuantizeAttrs>();
   private weightsVar: tfl.LayerVariable | null = null;
   private biasVar: tfl.LayerVariable | null = null;
 
@@ -162,7 +172,7 @@ export class ConvQuantize extends tfl.layers.Layer {
 
   private attrs(h: number, w: number): ConvQuantizeAttrs {
     const a = this.args;
-    return { ...convGeometry(h, w, a), channels: a.channels, filters: a.filters, pool: a.pool, ...a.output };
+    return attrsFor(this.sizes, h, w, () => ({ ...convGeometry(h, w, a), channels: a.channels, filters: a.filters, pool: a.pool, ...a.output }));
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
