@@ -45,6 +45,28 @@ function convGeometry(h: number, w: number, c: { kernelSize: [number, number]; s
   return { kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop, padLeft, outH, outW };
 }
 
+/**
+ * A layer of {@link integerModel}'s models: inference only — its weights are constants, and it
+ * cannot be saved (save or export the trained model instead).
+ */
+abstract class InferenceLayer extends tfl.layers.Layer {
+  constructor(args: LayerArgs) {
+    super({ ...args, trainable: false });
+  }
+
+  /** A constant weight holding `values` (int32 or float32, 1-D). */
+  protected holdConstant(name: string, values: Int32Array | Float32Array): tfl.LayerVariable {
+    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
+    const v = this.addWeight(name, [values.length], dtype, tfl.initializers.zeros(), undefined, false);
+    tf.tidy(() => void v.write(tf.tensor1d(values, dtype)));
+    return v;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    throw new Error(`${this.name} runs a packed model's inference and cannot be saved; save or export the trained model instead.`);
+  }
+}
+
 /** The kernel attributes for an input of h×w pixels, from `sizes` or made once by `make`. */
 function attrsFor<T>(sizes: Map<string, T>, h: number, w: number, make: () => T): T {
   const key = `${h}x${w}`;
@@ -61,7 +83,7 @@ function attrsFor<T>(sizes: Map<string, T>, h: number, w: number, make: () => T)
  * per output channel and the bias. Built by {@link integerModel}; inference only (not trainable,
  * not serialisable: export the trained model instead).
  */
-export class IntConv2D extends tfl.layers.Layer {
+export class IntConv2D extends InferenceLayer {
   static className = 'SrqIntConv2D';
   private readonly args: IntConv2DArgs;
   private readonly sizes = new Map<string, IntConvAttrs>();
@@ -70,20 +92,15 @@ export class IntConv2D extends tfl.layers.Layer {
   private biasVar: tfl.LayerVariable | null = null;
 
   constructor(args: IntConv2DArgs) {
-    super({ ...args, trainable: false });
+    super(args);
     this.args = args;
   }
 
   override build(): void {
     const a = this.args;
-    const hold = (name: string, values: Int32Array | Float32Array, dtype: 'int32' | 'float32') => {
-      const v = this.addWeight(name, [values.length], dtype, tfl.initializers.zeros(), undefined, false);
-      tf.tidy(() => void v.write(tf.tensor1d(values, dtype)));
-      return v;
-    };
-    this.planes = hold('planes', a.planes, 'int32');
-    this.scaleVar = hold('scale', a.scale, 'float32');
-    this.biasVar = hold('bias', a.bias, 'float32');
+    this.planes = this.holdConstant('planes', a.planes);
+    this.scaleVar = this.holdConstant('scale', a.scale);
+    this.biasVar = this.holdConstant('bias', a.bias);
     this.built = true;
   }
 
@@ -118,10 +135,6 @@ export class IntConv2D extends tfl.layers.Layer {
     const a = this.attrs(Math.floor((shape[1] as number) / pool), Math.floor((shape[2] as number) / pool));
     return [shape[0]!, a.outH, a.outW, this.args.filters];
   }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    throw new Error(`${this.name} runs a packed model on integers and cannot be saved; save or export the trained model instead.`);
-  }
 }
 
 /** What a {@link ConvQuantize} computes. */
@@ -147,7 +160,7 @@ export interface ConvQuantizeArgs extends LayerArgs {
  * follow it fused (`CONV_QUANTIZE_KERNEL`): it writes only the pooled, quantized values, a quarter
  * of the convolution's output. Built by {@link integerModel}; inference only.
  */
-export class ConvQuantize extends tfl.layers.Layer {
+export class ConvQuantize extends InferenceLayer {
   static className = 'SrqConvQuantize';
   private readonly args: ConvQuantizeArgs;
   private readonly sizes = new Map<string, ConvQuantizeAttrs>();
@@ -155,18 +168,13 @@ export class ConvQuantize extends tfl.layers.Layer {
   private biasVar: tfl.LayerVariable | null = null;
 
   constructor(args: ConvQuantizeArgs) {
-    super({ ...args, trainable: false });
+    super(args);
     this.args = args;
   }
 
   override build(): void {
-    const hold = (name: string, values: Float32Array) => {
-      const v = this.addWeight(name, [values.length], 'float32', tfl.initializers.zeros(), undefined, false);
-      tf.tidy(() => void v.write(tf.tensor1d(values, 'float32')));
-      return v;
-    };
-    this.weightsVar = hold('kernel_blocks', this.args.kernelBlocks);
-    this.biasVar = hold('bias', this.args.bias);
+    this.weightsVar = this.holdConstant('kernel_blocks', this.args.kernelBlocks);
+    this.biasVar = this.holdConstant('bias', this.args.bias);
     this.built = true;
   }
 
@@ -185,10 +193,6 @@ export class ConvQuantize extends tfl.layers.Layer {
     const a = this.attrs(shape[1] as number, shape[2] as number);
     return [shape[0]!, Math.floor(a.outH / a.pool), Math.floor(a.outW / a.pool), this.args.filters];
   }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    throw new Error(`${this.name} runs a packed model's first layer and cannot be saved; save or export the trained model instead.`);
-  }
 }
 
 /**
@@ -196,20 +200,16 @@ export class ConvQuantize extends tfl.layers.Layer {
  * (`UNSIGNED_QUANTIZE_KERNEL`): the same f32 arithmetic as the QActivation it replaces in
  * {@link integerModel}. Inference only.
  */
-export class IntActivation extends tfl.layers.Layer {
+export class IntActivation extends InferenceLayer {
   static className = 'SrqIntActivation';
   constructor(private readonly quant: UnsignedQuantizeAttrs & LayerArgs) {
-    super({ name: quant.name, trainable: false });
+    super({ name: quant.name });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
     const { alpha, clip, maxCode } = this.quant;
     return tf.engine().runKernel(UNSIGNED_QUANTIZE_KERNEL, { x }, { alpha, clip, maxCode }) as tf.Tensor;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    throw new Error(`${this.name} runs a packed model's activation quantizer and cannot be saved; save or export the trained model instead.`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { roundHalfEven } from './fused-srq';
+import type { ConvGeometry } from './integer-conv';
 
 /**
  * A packed model's layer that reads float inputs — typically the first convolution, on image
@@ -21,20 +22,8 @@ import { roundHalfEven } from './fused-srq';
 /** Name of the kernel; inputs `x` (float32 NHWC), `weights` ({@link packConvBlocks}) and `bias` (float32, padded to the blocks). */
 export const CONV_QUANTIZE_KERNEL = 'SrqConvQuantize';
 
-/** Static parameters of {@link convQuantize}. */
-export interface ConvQuantizeAttrs {
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  /** Zero rows / columns before the input (`'same'` padding); the output size says the rest. */
-  padTop: number;
-  padLeft: number;
-  /** The convolution's output size, before the pool. */
-  outH: number;
-  outW: number;
-  channels: number;
-  filters: number;
+/** Static parameters of {@link convQuantize}; `outH`, `outW` are the convolution's output size, before the pool. */
+export interface ConvQuantizeAttrs extends ConvGeometry {
   /** 2: a 2×2 max-pool, stride 2, no padding, reads the output (its size ⌊outH/2⌋ × ⌊outW/2⌋); 1: none. */
   pool: 1 | 2;
   /** The unsigned activation quantizer: α, the ReLU's `maxValue` (Infinity for none), the largest code. */

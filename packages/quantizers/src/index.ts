@@ -19,4 +19,4 @@ export { dequantize, type QuantizedCodes } from './codes';
 export { mulberry32 } from './random';
 export { crc32, sealOf, sealProblem, sealJson, openJson, type Seal } from './integrity';
 export { CONV_QUANTIZE_KERNEL, convQuantize, packConvBlocks, padConvBias, type ConvQuantizeAttrs } from './conv-quantize';
-export { INT_CONV_KERNEL, intConv2d, packWeightPlanes, channelBytes, activationCode, UNSIGNED_QUANTIZE_KERNEL, quantizeUnsigned, type IntConvAttrs, type UnsignedQuantizeAttrs } from './integer-conv';
+export { INT_CONV_KERNEL, intConv2d, packWeightPlanes, channelBytes, activationCode, UNSIGNED_QUANTIZE_KERNEL, quantizeUnsigned, type ConvGeometry, type IntConvAttrs, type UnsignedQuantizeAttrs } from './integer-conv';

@@ -27,8 +27,8 @@ import { roundHalfEven } from './fused-srq';
 export const INT_CONV_KERNEL = 'SrqIntConv2D';
 
 
-/** Static parameters of the integer convolution. */
-export interface IntConvAttrs {
+/** A convolution's window, strides, padding, output size and channels (the kernels' shared attributes). */
+export interface ConvGeometry {
   kernelH: number;
   kernelW: number;
   strideH: number;
@@ -41,6 +41,10 @@ export interface IntConvAttrs {
   /** Input channels C and output channels (filters). */
   channels: number;
   filters: number;
+}
+
+/** Static parameters of the integer convolution. */
+export interface IntConvAttrs extends ConvGeometry {
   weightBits: number;
   /** The weights' smallest code: stored codes are k − minCode. */
   minCode: number;
