@@ -12,6 +12,7 @@ import { backendMemory, intConvMemoryBytes, useBackend } from '@srq/backends';
 import { batches, loadDataset } from '@srq/datasets';
 import { exportPacked, loadPackedModel, modelReport, quantizeModel } from '@srq/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mobileNetStyle } from './mobilenet-style';
 import { repoRoot } from './node-run';
 
 const DEMO = join(repoRoot, 'apps/docs/public/models/lenet5-w2a2');
@@ -56,7 +57,7 @@ describe('integer inference of packed models', () => {
   /** Seeded kernel initialisation: the same models in every run. */
   let seed = 0;
   const init = () => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: ++seed }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: ++seed }) });
-  /** Small models that exercise every path: padding, strides, per-channel scales, ReLU6, dense on 3-D inputs, bit-widths 1 to 8. */
+  /** Small models that exercise every path: padding, strides, per-channel scales, ReLU6, depthwise, dense on 3-D inputs, bit-widths 1 to 8. */
   const configurations: Array<[string, () => tfl.LayersModel, number[], { weightBits: number; activationBits: number; perChannel?: boolean }]> = [
     ['conv same/stride 2 + ReLU6, dense, 2/2', () => tfl.sequential({ layers: [
       tfl.layers.conv2d({ ...init(), inputShape: [9, 9, 3], filters: 20, kernelSize: 3, activation: 'relu' }),
@@ -74,6 +75,11 @@ describe('integer inference of packed models', () => {
     ['dense on 3-D inputs, 1/1', () => tfl.sequential({ layers: [
       tfl.layers.dense({ ...init(), inputShape: [5, 6], units: 12, activation: 'relu' }), tfl.layers.dense({ ...init(), units: 9, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 3 }),
     ] }), [5, 6], { weightBits: 1, activationBits: 1 }],
+    ['depthwise between ReLU6 quantizers (stride 2, same), then 1×1 and dense, 2/2', () => tfl.sequential({ layers: [
+      tfl.layers.conv2d({ ...init(), inputShape: [8, 8, 3], filters: 12, kernelSize: 3, padding: 'same' }), tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.depthwiseConv2d({ depthwiseInitializer: tfl.initializers.glorotUniform({ seed: ++seed }), kernelSize: 3, strides: 2, padding: 'same' }), tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.conv2d({ ...init(), filters: 6, kernelSize: 1, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 4 }),
+    ] }), [8, 8, 3], { weightBits: 2, activationBits: 2 }],
     ['8/8 (activations in two 4-bit digits)', () => tfl.sequential({ layers: [
       tfl.layers.conv2d({ ...init(), inputShape: [6, 6, 4], filters: 6, kernelSize: 3, activation: 'relu' }), tfl.layers.conv2d({ ...init(), filters: 17, kernelSize: 2, activation: 'relu' }), tfl.layers.flatten(), tfl.layers.dense({ ...init(), units: 5 }),
     ] }), [6, 6, 4], { weightBits: 8, activationBits: 8 }],
@@ -92,6 +98,8 @@ describe('integer inference of packed models', () => {
       expect(classes(integer).filter((c) => c === 'SrqIntConv2D').length, backend).toBeGreaterThanOrEqual(2);
       // a first convolution (float inputs of ≤ 4 channels) runs with its ReLU, quantizer and max-pool fused
       if (q.layers[1]!.getClassName() === 'QConv2D') expect(classes(integer)[1], backend).toBe('SrqConvQuantize');
+      // a depthwise convolution reading a quantized input runs on integers too
+      expect(classes(integer).filter((c) => c === 'SrqIntDepthwiseConv2D').length, backend).toBe(q.layers.filter((l) => l.getClassName() === 'QDepthwiseConv2D').length);
       const [a, b] = [float.predict(x) as tf.Tensor, integer.predict(x) as tf.Tensor];
       // equal up to float rounding — except where that rounding moves a quantizer's input across a
       // rounding boundary: there the two pick neighbouring codes (specification §10), rarely
@@ -104,6 +112,25 @@ describe('integer inference of packed models', () => {
       tf.dispose([a, b]);
     }
     await useBackend('wasm');
+  }, 120_000);
+
+  it('the MobileNet-style model: folded BNs, a depthwise conv on integers, the separable conv’s depthwise (a float input) as a stock layer, the float graph’s outputs', async () => {
+    const x = tf.randomUniform([8, 16, 16, 3], 0, 1, 'float32', 6);
+    const q = quantizeModel(mobileNetStyle(), { method: 'srq', weightBits: 2, activationBits: 2 });
+    q.predict(x);
+    const dir = mkdtempSync(join(tmpdir(), 'srq-int-mb-'));
+    await exportPacked(q, dir);
+    const float = await loadPackedModel(dir, { integer: false });
+    const integer = await loadPackedModel(dir);
+    const found = classes(integer);
+    expect(found.filter((c) => c === 'SrqIntDepthwiseConv2D')).toHaveLength(1);
+    expect(found.filter((c) => c === 'DepthwiseConv2D')).toHaveLength(1);
+    expect(found).not.toContain('QDepthwiseConv2D'); // no weight quantizer runs per call
+    const [a, b] = [float.predict(x) as tf.Tensor, integer.predict(x) as tf.Tensor];
+    const worst = maxAbs(tf.sub(a, b));
+    console.log(`MobileNet-style: ${found.join(', ')}; largest output difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+    tf.dispose([a, b, x]);
   }, 120_000);
 
   it('keeps the tensors, the bytes and both WebAssembly memories flat over 300 predictions', async () => {

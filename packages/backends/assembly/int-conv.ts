@@ -9,7 +9,8 @@
 // into u16 lanes, then i32. The integer sums are exact; then one scale multiply and the
 // bias (and, fused, the next ReLU and activation quantizer). Also `convQuantize`: the float first
 // layer (its input is not on a grid) with its ReLU, quantizer and 2×2 max-pool fused; its
-// reference is `convQuantize` in packages/quantizers/src/conv-quantize.ts.
+// reference is `convQuantize` in packages/quantizers/src/conv-quantize.ts. And
+// `intDepthwiseConv2d` (reference: packages/quantizers/src/integer-depthwise.ts).
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
 // allocated here. Scratch: see `scratchBytes`.
@@ -466,6 +467,55 @@ export function intConv2d(
       const at = out + <usize>(((img * outputs + o) * filters) << 2);
       epilogue(sums, minCode * sumV, scale, bias, filters, at, outputScale, outputClip, outputMax);
       if (both) epilogue(sums + <usize>(blocks << 6), minCode * sumV2, scale, bias, filters, at + <usize>(filters << 2), outputScale, outputClip, outputMax);
+    }
+  }
+}
+
+/** Bytes of scratch for {@link intDepthwiseConv2d}: an image's codes (h·w pixels, 32-byte-padded channels) and one pixel's sums. */
+export function depthwiseScratchBytes(h: i32, w: i32, channels: i32): usize {
+  return align16(<usize>(h * w) * <usize>(((channels + 31) >> 5) << 5)) + <usize>(((channels + 7) & ~7) * 4);
+}
+
+/**
+ * The integer depthwise convolution (depth multiplier 1) of `n` NHWC images at `x` (float32):
+ * each image quantized once to codes (α `inputScale`, after a ReLU clipped at `inputClip`), each
+ * channel's Σ k·v over its window, 8 channels at a time (`weights`: per tap, int16 codes of the
+ * channels padded to 8), then the {@link epilogue}. Writes `[n, outH, outW, channels]` float32.
+ */
+export function intDepthwiseConv2d(
+  n: i32, h: i32, w: i32, channels: i32, x: usize, weights: usize, scale: usize, bias: usize, out: usize,
+  kernelH: i32, kernelW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, outH: i32, outW: i32,
+  activationBits: i32, inputScale: f32, inputClip: f32, outputScale: f32, outputClip: f32, outputMax: f32, scratch: usize,
+): void {
+  const pixelBytes = <usize>(((channels + 31) >> 5) << 5);
+  const cp = (channels + 7) & ~7;
+  const codes = scratch;
+  const sums = codes + align16(<usize>(h * w) * pixelBytes);
+  const maxCode = (1 << activationBits) - 1;
+  for (let img = 0; img < n; img++) {
+    for (let p = 0; p < h * w; p++) quantizePixel(x + <usize>(((img * h * w + p) * channels) << 2), channels, inputScale, inputClip, maxCode, codes + <usize>p * pixelBytes);
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        for (let c = 0; c < cp; c += 8) {
+          let lo = i32x4.splat(0);
+          let hi = i32x4.splat(0);
+          for (let ky = 0; ky < kernelH; ky++) {
+            const iy = oy * strideH + ky - padTop;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kernelW; kx++) {
+              const ix = ox * strideW + kx - padLeft;
+              if (ix < 0 || ix >= w) continue;
+              const v = v128.load8x8_u(codes + <usize>(iy * w + ix) * pixelBytes + <usize>c);
+              const k = v128.load(weights + <usize>(((ky * kernelW + kx) * cp + c) << 1));
+              lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, k));
+              hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, k));
+            }
+          }
+          v128.store(sums + <usize>(c << 2), lo);
+          v128.store(sums + <usize>(c << 2) + 16, hi);
+        }
+        epilogue(sums, 0, scale, bias, channels, out + <usize>((((img * outH + oy) * outW + ox) * channels) << 2), outputScale, outputClip, outputMax);
+      }
     }
   }
 }

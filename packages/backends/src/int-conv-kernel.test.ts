@@ -4,9 +4,9 @@
 // pair of weight and activation bit-widths (1–8 × 1, 2, 4, 8; a few on LeNet's conv2).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { activationCode, convQuantize, intConv2d, packConvBlocks, packWeightPlanes, padConvBias, quantizeUnsigned, roundHalfEven, type ConvQuantizeAttrs, type IntConvAttrs } from '@srq/quantizers';
+import { activationCode, convQuantize, intConv2d, intDepthwiseConv2d, packConvBlocks, packDepthwiseCodes, packWeightPlanes, padConvBias, quantizeUnsigned, roundHalfEven, type ConvQuantizeAttrs, type IntConvAttrs, type IntDepthwiseAttrs } from '@srq/quantizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadIntConvWasm, runConvQuantize, runIntConv, runQuantizeUnsigned } from './int-conv-kernel';
+import { loadIntConvWasm, runConvQuantize, runIntConv, runIntDepthwise, runQuantizeUnsigned } from './int-conv-kernel';
 
 /** A small deterministic generator (tests only). */
 function lcg(seed: number): () => number {
@@ -170,5 +170,48 @@ describe('integer convolution', () => {
     expect(reference.every((v, i) => Math.abs(v - ops[i]!) <= alpha * 1.0001)).toBe(true);
     expect(differ / reference.length).toBeLessThan(0.001);
     expect(Array.from(runConvQuantize(x, c.shape, weights, padConvBias(bias, c.filters), a))).toEqual(Array.from(reference));
+  });
+
+  // the integer depthwise convolution (INT_DEPTHWISE_KERNEL)
+  it.each([
+    { name: '3×3 same, 13 channels (8 + a rest), 2/2, ReLU6 epilogue', shape: [2, 7, 9, 13], kernel: 3, stride: 1, same: true, weightBits: 2, activationBits: 2, output: RELU6_2BIT },
+    { name: '3×3 same, stride 2, 32 channels, 4/4, float output', shape: [1, 8, 8, 32], kernel: 3, stride: 2, same: true, weightBits: 4, activationBits: 4, output: FLOAT },
+    { name: '5×5 valid, 5 channels, 8/8, ReLU 3-bit epilogue', shape: [3, 9, 6, 5], kernel: 5, stride: 1, same: false, weightBits: 8, activationBits: 8, output: RELU_3BIT },
+  ])('the integer depthwise convolution: the reference equals Σ k·v of the codes, the SIMD build the reference bit for bit: $name', (c) => {
+    const rand = lcg(23);
+    const [n, h, w, channels] = c.shape as [number, number, number, number];
+    const outH = c.same ? Math.ceil(h / c.stride) : Math.floor((h - c.kernel) / c.stride) + 1;
+    const outW = c.same ? Math.ceil(w / c.stride) : Math.floor((w - c.kernel) / c.stride) + 1;
+    const padTop = c.same ? Math.floor(Math.max((outH - 1) * c.stride + c.kernel - h, 0) / 2) : 0;
+    const padLeft = c.same ? Math.floor(Math.max((outW - 1) * c.stride + c.kernel - w, 0) / 2) : 0;
+    const a: IntDepthwiseAttrs = {
+      kernelH: c.kernel, kernelW: c.kernel, strideH: c.stride, strideW: c.stride, padTop, padLeft, outH, outW, channels, filters: channels,
+      activationBits: c.activationBits, inputScale: 0.05, inputClip: Infinity, ...c.output,
+    };
+    const minCode = -(2 ** (c.weightBits - 1));
+    const codes = Array.from({ length: c.kernel * c.kernel * channels }, () => minCode + Math.floor(rand() * 2 ** c.weightBits));
+    const x = Float32Array.from({ length: n * h * w * channels }, () => (rand() < 0.5 ? Math.fround(0.05 * Math.floor(rand() * 2 ** c.activationBits)) : (rand() - 0.2) * 0.06 * 2 ** c.activationBits));
+    const scale = Float32Array.from({ length: channels }, () => 0.001 + rand() * 0.01);
+    const bias = Float32Array.from({ length: channels }, () => rand() - 0.5);
+    const weights = packDepthwiseCodes(codes, a);
+    const reference = intDepthwiseConv2d(x, c.shape, weights, scale, bias, a);
+    // Σ k·v straight from the codes
+    const direct = new Float32Array(reference.length);
+    for (let img = 0; img < n; img++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let ch = 0; ch < channels; ch++) {
+            let acc = 0;
+            for (let ky = 0; ky < c.kernel; ky++)
+              for (let kx = 0; kx < c.kernel; kx++) {
+                const [iy, ix] = [oy * c.stride + ky - padTop, ox * c.stride + kx - padLeft];
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                acc += codes[(ky * c.kernel + kx) * channels + ch]! * activationCode(x[((img * h + iy) * w + ix) * channels + ch]!, 0.05, Infinity, 2 ** c.activationBits - 1);
+              }
+            const y = Math.fround(Math.fround(scale[ch]! * Math.fround(acc)) + bias[ch]!);
+            direct[((img * outH + oy) * outW + ox) * channels + ch] = a.outputScale > 0 ? Math.fround(Math.min(roundHalfEven(Math.fround(Math.min(Math.max(y, 0), a.outputClip) / a.outputScale)), a.outputMax) * a.outputScale) : y;
+          }
+    expect(Array.from(reference)).toEqual(Array.from(direct));
+    expect(Array.from(runIntDepthwise(x, c.shape, weights, scale, bias, a))).toEqual(Array.from(reference));
   });
 });

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { CONV_QUANTIZE_KERNEL, convQuantize, INT_CONV_KERNEL, intConv2d, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { CONV_QUANTIZE_KERNEL, convQuantize, INT_CONV_KERNEL, INT_DEPTHWISE_KERNEL, intConv2d, intDepthwiseConv2d, type IntDepthwiseAttrs, quantizeUnsigned, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
 import { INT_CONV_WASM } from './generated/int-conv-wasm';
 import { EmbeddedModule, heapPlacer } from './embedded-wasm';
 import { cpuMemory, wasmMemory, type KernelMemory } from './kernel-memory';
@@ -16,6 +16,12 @@ interface IntConvExports {
     outputScale: number, outputClip: number, outputMax: number, scratch: number,
   ): void;
   quantizeUnsigned(x: number, n: number, alpha: number, clip: number, maxCode: number, out: number): void;
+  depthwiseScratchBytes(h: number, w: number, channels: number): number;
+  intDepthwiseConv2d(
+    n: number, h: number, w: number, channels: number, x: number, weights: number, scale: number, bias: number, out: number,
+    kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, outH: number, outW: number,
+    activationBits: number, inputScale: number, inputClip: number, outputScale: number, outputClip: number, outputMax: number, scratch: number,
+  ): void;
   convQuantizeScratchBytes(outH: number, outW: number, strideH: number, strideW: number, kernelH: number, kernelW: number, channels: number, filters: number): number;
   convQuantize(
     n: number, inH: number, inW: number, channels: number, x: number, weights: number, bias: number, out: number,
@@ -89,6 +95,36 @@ export function runQuantizeUnsigned(x: Float32Array, a: UnsignedQuantizeAttrs, u
 }
 
 /**
+ * The integer depthwise convolution (contract of `intDepthwiseConv2d` in @srq/quantizers), on the
+ * WebAssembly SIMD build when loaded. Returns a view of the module's memory when on wasm: copy it
+ * before the next call.
+ */
+export function runIntDepthwise(x: Float32Array, shape: readonly number[], weights: Int32Array, scale: Float32Array, bias: Float32Array, a: IntDepthwiseAttrs, useWasm = true): Float32Array {
+  const m = wasm.exports;
+  if (!m || !useWasm) return intDepthwiseConv2d(x, shape, weights, scale, bias, a);
+  const [n, h, w, channels] = shape as [number, number, number, number];
+  const outSize = n * a.outH * a.outW * channels;
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const scratch = place(m.depthwiseScratchBytes(h, w, channels));
+  const px = place(4 * x.length);
+  const pWeights = place(4 * weights.length);
+  const pScale = place(4 * channels);
+  const pBias = place(4 * channels);
+  const pOut = place(4 * outSize);
+  fit();
+  const heap = m.memory.buffer;
+  new Float32Array(heap, px, x.length).set(x);
+  new Int32Array(heap, pWeights, weights.length).set(weights);
+  new Float32Array(heap, pScale, channels).set(scale);
+  new Float32Array(heap, pBias, channels).set(bias);
+  m.intDepthwiseConv2d(
+    n, h, w, channels, px, pWeights, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
+    a.activationBits, a.inputScale, a.inputClip, a.outputScale, a.outputClip, a.outputMax, scratch,
+  );
+  return new Float32Array(heap, pOut, outSize);
+}
+
+/**
  * The float convolution with its ReLU, max-pool and unsigned quantizer fused (contract of
  * `convQuantize` in @srq/quantizers), on the WebAssembly SIMD build when loaded. Returns a view
  * of the module's memory when on wasm: copy it before the next call.
@@ -146,6 +182,20 @@ function intConvKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelB
   };
 }
 
+function intDepthwiseKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
+  return {
+    kernelName: INT_DEPTHWISE_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, weights, scale, bias } = inputs as Record<string, tf.TensorInfo>;
+      const a = attrs as unknown as IntDepthwiseAttrs;
+      const m = memory(backend as tf.KernelBackend);
+      const out = runIntDepthwise(m.read(x!) as Float32Array, x!.shape, m.read(weights!) as Int32Array, m.read(scale!) as Float32Array, m.read(bias!) as Float32Array, a);
+      return m.output([x!.shape[0]!, a.outH, a.outW, a.channels], out);
+    },
+  };
+}
+
 function convQuantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
   return {
     kernelName: CONV_QUANTIZE_KERNEL,
@@ -161,9 +211,9 @@ function convQuantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.Ke
 }
 
 /**
- * The kernels of packed models' integer inference (`INT_CONV_KERNEL`, `CONV_QUANTIZE_KERNEL` and
+ * The kernels of packed models' integer inference (`INT_CONV_KERNEL`, `INT_DEPTHWISE_KERNEL`, `CONV_QUANTIZE_KERNEL` and
  * `UNSIGNED_QUANTIZE_KERNEL` of @srq/quantizers) for the wasm and cpu backends: the WebAssembly
  * SIMD build once {@link loadIntConvWasm} has run (`useBackend` does), else the JavaScript
  * reference.
  */
-export const INT_CONV_KERNELS: tf.KernelConfig[] = [intConvKernel, convQuantizeKernel, quantizeKernel].flatMap((kernel) => [kernel('wasm', wasmMemory), kernel('cpu', cpuMemory)]);
+export const INT_CONV_KERNELS: tf.KernelConfig[] = [intConvKernel, intDepthwiseKernel, convQuantizeKernel, quantizeKernel].flatMap((kernel) => [kernel('wasm', wasmMemory), kernel('cpu', cpuMemory)]);

@@ -19,6 +19,6 @@ export { seekRandomStreams, quantSlots, STREAM_STRIDE } from './random-streams';
 export { modelReport, INPUT_BITS, type ModelReport, type QuantizedTensorReport, type LayerCompute } from './model-report';
 export { quantizeModel, UnsupportedLayerError, type QuantizeModelConfig, type LayerOverride } from './quantize-model';
 export { packCodes, unpackCodes, parsePackedModel, loadPackedModelFromUrl, type PackedWeightInfo, type PackedModelJson, type PackedLoadOptions } from './packed-format';
-export { ConvQuantize, IntConv2D, integerModel, integerKernelAvailable, type ConvQuantizeArgs, type IntConv2DArgs, type PackedKernel } from './integer-inference';
+export { ConvQuantize, IntConv2D, IntDepthwiseConv2D, integerModel, integerKernelAvailable, type ConvQuantizeArgs, type IntConv2DArgs, type IntDepthwiseConv2DArgs, type PackedKernel } from './integer-inference';
 export { toOnnx, OnnxExportError, ONNX_BITS_METADATA, type OnnxQuantizedTensor } from './onnx-export';
 export { ModelProto as OnnxModelProto, OPSET as ONNX_OPSET } from './onnx-proto';

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CONV_QUANTIZE_KERNEL, INT_CONV_KERNEL, packConvBlocks, packWeightPlanes, padConvBias, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
+import { CONV_QUANTIZE_KERNEL, INT_CONV_KERNEL, INT_DEPTHWISE_KERNEL, packConvBlocks, packDepthwiseCodes, packWeightPlanes, padConvBias, UNSIGNED_QUANTIZE_KERNEL, type ConvQuantizeAttrs, type IntConvAttrs, type IntDepthwiseAttrs, type UnsignedQuantizeAttrs } from '@srq/quantizers';
 import { applyActivation } from './activations';
 import { rebuildModel } from './model-graph';
 import type { PackedWeightInfo } from './packed-format';
 import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
 import { QDense } from './q-dense';
+import { QDepthwiseConv2D } from './q-depthwise-conv2d';
 import type { LayerArgs } from './quant-slot';
 
 /** The integer codes of a packed kernel, as `unpackCodes` returns them, with their manifest entry. */
@@ -195,6 +196,66 @@ export class ConvQuantize extends InferenceLayer {
   }
 }
 
+/** What an {@link IntDepthwiseConv2D} computes (depth multiplier 1). */
+export interface IntDepthwiseConv2DArgs extends LayerArgs, Pick<IntDepthwiseAttrs, 'channels' | 'activationBits' | 'inputScale' | 'inputClip'> {
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'valid' | 'same';
+  /** The codes as int16 (`packDepthwiseCodes`). */
+  codes: Int32Array;
+  /** α_w[c]·α_a per channel. */
+  scale: Float32Array;
+  bias: Float32Array;
+  /** The ReLU and unsigned activation quantizer that follow, fused into the kernel (null: float output). */
+  output: UnsignedQuantizeAttrs | null;
+}
+
+/**
+ * A quantized depthwise convolution (depth multiplier 1) of a packed model, run on integers
+ * (`INT_DEPTHWISE_KERNEL`, specification §10): its weights held as 16-bit codes, its input
+ * quantized to the upstream activation quantizer's codes, exact integer sums per channel, one
+ * scale multiply and the bias, the next ReLU and quantizer fused. Built by {@link integerModel}.
+ */
+export class IntDepthwiseConv2D extends InferenceLayer {
+  static className = 'SrqIntDepthwiseConv2D';
+  private readonly args: IntDepthwiseConv2DArgs;
+  private readonly sizes = new Map<string, IntDepthwiseAttrs>();
+  private weightsVar: tfl.LayerVariable | null = null;
+  private scaleVar: tfl.LayerVariable | null = null;
+  private biasVar: tfl.LayerVariable | null = null;
+
+  constructor(args: IntDepthwiseConv2DArgs) {
+    super(args);
+    this.args = args;
+  }
+
+  override build(): void {
+    this.weightsVar = this.holdConstant('codes', this.args.codes);
+    this.scaleVar = this.holdConstant('scale', this.args.scale);
+    this.biasVar = this.holdConstant('bias', this.args.bias);
+    this.built = true;
+  }
+
+  private attrs(h: number, w: number): IntDepthwiseAttrs {
+    const a = this.args;
+    return attrsFor(this.sizes, h, w, () => ({
+      ...convGeometry(h, w, a), channels: a.channels, filters: a.channels, activationBits: a.activationBits, inputScale: a.inputScale, inputClip: a.inputClip,
+      outputScale: a.output?.alpha ?? 0, outputClip: a.output?.clip ?? Infinity, outputMax: a.output?.maxCode ?? 0,
+    }));
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor;
+    return tf.engine().runKernel(INT_DEPTHWISE_KERNEL, { x, weights: this.weightsVar!.read(), scale: this.scaleVar!.read(), bias: this.biasVar!.read() }, this.attrs(x.shape[1]!, x.shape[2]!) as unknown as tf.NamedAttrMap) as tf.Tensor;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const a = this.attrs(shape[1] as number, shape[2] as number);
+    return [shape[0]!, a.outH, a.outW, this.args.channels];
+  }
+}
+
 /**
  * A ReLU and an unsigned activation quantizer at inference, in one kernel
  * (`UNSIGNED_QUANTIZE_KERNEL`): the same f32 arithmetic as the QActivation it replaces in
@@ -293,6 +354,42 @@ function onlyReader(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers
   return readers.length === 1 && !model.outputs.some((t) => t.sourceLayer === layer) ? readers[0]! : null;
 }
 
+/**
+ * What a packed depthwise convolution (depth multiplier 1, no unfolded BN) becomes: an
+ * {@link IntDepthwiseConv2D} when its input is on an unsigned grid (the ReLU + quantizer right
+ * before it fused into its input pass, the ReLU + quantizer right after into its epilogue: the
+ * `claimed` layers); else a stock DepthwiseConv2D holding its quantized weights (`copy` sets them
+ * once the model is rebuilt). Null (it stays as it is) with another depth multiplier, an
+ * activation inside the layer or a BN not folded.
+ */
+function depthwiseReplacement(model: tfl.LayersModel, layer: QDepthwiseConv2D, kernels: Map<string, PackedKernel>, inConvQuantize: Set<tfl.layers.Layer>) {
+  if (layer.inboundNodes.length !== 1 || layer.batchNorm || layer.depthMultiplier !== 1 || layer.activation !== 'linear') return null;
+  const kernelVar = layer.weights.find((w) => w.originalName === `${layer.name}/kernel`);
+  const packed = kernelVar && kernels.get(kernelVar.originalName);
+  if (!kernelVar || !packed || (packed.info.channelAxis !== null && packed.info.channelAxis !== 2)) return null;
+  const biasVar = layer.weights.find((w) => w.originalName === `${layer.name}/bias`);
+  const [kh, kw, channels] = kernelVar.shape as [number, number, number];
+  const before = fusedInput(model, layer);
+  const fused = before && before.size === 1 && !inConvQuantize.has(before.activation) ? before : null;
+  const grid = fused ? { bits: fused.bits, alpha: fused.quant.alpha } : inputGrid(layer);
+  if (grid) {
+    const next = onlyReader(model, layer);
+    const output = next ? unsignedQuant(next) : null;
+    const { scale } = packed.info;
+    const intLayer = new IntDepthwiseConv2D({
+      name: layer.name, kernelSize: [kh, kw], strides: layer.strides, padding: layer.padding, channels, activationBits: grid.bits, inputScale: grid.alpha,
+      inputClip: fused?.quant.clip ?? Infinity, codes: packDepthwiseCodes(packed.codes, { kernelH: kh, kernelW: kw, channels }),
+      scale: Float32Array.from({ length: channels }, (_, c) => Math.fround(scale[scale.length === 1 ? 0 : c]!) * Math.fround(grid.alpha)),
+      bias: biasVar ? (biasVar.read().dataSync() as Float32Array).slice() : new Float32Array(channels), output,
+    });
+    // the ReLU + quantizers fused in
+    return { layer: intLayer, claimed: [fused?.activation, output ? next : null].filter((l): l is tfl.layers.Layer => l != null) };
+  }
+  const stock = tfl.layers.depthwiseConv2d({ name: layer.name, kernelSize: [kh, kw], strides: layer.strides, padding: layer.padding, useBias: layer.useBias });
+  const weights = [kernelVar.read(), ...(biasVar ? [biasVar.read()] : [])].map((t) => t.clone());
+  return { layer: stock, claimed: [], copy: () => (stock.setWeights(weights), tf.dispose(weights)) };
+}
+
 /** Whether the active backend has the integer kernel (`useBackend` of @srq/backends registers it). */
 export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNEL, tf.getBackend()) !== undefined;
 
@@ -317,6 +414,14 @@ export function integerModel(model: tfl.LayersModel, kernels: Map<string, Packed
   const inConvQuantize = new Set<tfl.layers.Layer>();
   const copies: Array<() => void> = [];
   for (const candidate of model.layers) {
+    if (candidate instanceof QDepthwiseConv2D) {
+      const depthwise = depthwiseReplacement(model, candidate, kernels, inConvQuantize);
+      if (!depthwise) continue;
+      for (const l of depthwise.claimed) replaced.set(l, []);
+      replaced.set(candidate, [depthwise.layer]);
+      if (depthwise.copy) copies.push(depthwise.copy);
+      continue;
+    }
     // exactly these classes: a QConv2DTranspose is a QConv2D subclass with another kernel layout
     if (!['QConv2D', 'QDense'].includes(candidate.getClassName())) continue;
     const layer = candidate as QConv2D | QDense;

@@ -18,5 +18,6 @@ export { Quantizer, type VariableFactory } from './quantizer';
 export { dequantize, type QuantizedCodes } from './codes';
 export { mulberry32 } from './random';
 export { crc32, sealOf, sealProblem, sealJson, openJson, type Seal } from './integrity';
+export { INT_DEPTHWISE_KERNEL, intDepthwiseConv2d, packDepthwiseCodes, type IntDepthwiseAttrs } from './integer-depthwise';
 export { CONV_QUANTIZE_KERNEL, convQuantize, packConvBlocks, padConvBias, type ConvQuantizeAttrs } from './conv-quantize';
 export { INT_CONV_KERNEL, intConv2d, packWeightPlanes, channelBytes, activationCode, UNSIGNED_QUANTIZE_KERNEL, quantizeUnsigned, type ConvGeometry, type IntConvAttrs, type UnsignedQuantizeAttrs } from './integer-conv';
