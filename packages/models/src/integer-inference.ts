@@ -400,10 +400,12 @@ export const integerKernelAvailable = (): boolean => tf.getKernel(INT_CONV_KERNE
  * quantizer that follow it fused in, and the ReLU + quantizer before it (with a max-pool, and a
  * dense layer's Flatten, between them) fused into its input pass; a convolution of a float input
  * of at most 4 channels (the first layer, on images) that only a ReLU + unsigned quantizer (and a
- * 2×2 max-pool) read becomes a {@link ConvQuantize} running them in one kernel; the other
- * quantized layers with a linear activation become stock Conv2D / Dense layers with their
- * (already quantized) weights, so no weight quantizer runs per call; the other ReLU + unsigned quantizers become an {@link IntActivation} (one kernel),
- * moved after the max-pool that reads them (the same values: max commutes with a monotone map).
+ * 2×2 max-pool) read becomes a {@link ConvQuantize} running them in one kernel; a
+ * QDepthwiseConv2D becomes an {@link IntDepthwiseConv2D} likewise (see `depthwiseReplacement`);
+ * the other quantized layers with a linear activation become stock Conv2D / Dense layers with
+ * their (already quantized) weights, so no weight quantizer runs per call; the other ReLU +
+ * unsigned quantizers become an {@link IntActivation} (one kernel), moved after the max-pool that
+ * reads them (the same values: max commutes with a monotone map).
  * The replaced layers' weights are disposed. Outputs equal the float graph's up to float rounding
  * of the sums (the integer sums are exact; the first layer's float sums may be added in another
  * order; every other step is the same f32 arithmetic).
