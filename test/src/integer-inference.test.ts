@@ -130,7 +130,18 @@ describe('integer inference of packed models', () => {
     const worst = maxAbs(tf.sub(a, b));
     console.log(`MobileNet-style: ${found.join(', ')}; largest output difference ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-5);
-    tf.dispose([a, b, x]);
+    tf.dispose([a, b]);
+    // its depthwise and first-layer kernels keep memory flat too
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) tf.tidy(() => (integer.predict(x) as tf.Tensor).dataSync());
+    };
+    run(10);
+    const at = () => ({ ...tf.memory(), heap: backendMemory().heapBytes, scratch: intConvMemoryBytes() });
+    const start = at();
+    run(100);
+    const end = at();
+    expect([end.numTensors, end.numBytes, end.heap, end.scratch]).toEqual([start.numTensors, start.numBytes, start.heap, start.scratch]);
+    x.dispose();
   }, 120_000);
 
   it('keeps the tensors, the bytes and both WebAssembly memories flat over 300 predictions', async () => {
