@@ -58,13 +58,13 @@ describe('srq compare on MNIST', () => {
     expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
   });
 
-  it('srq+dropbits takes --dropbits-on and --dropbits-anneal into its runs and its table', () => {
+  it('srq+dropbits takes --dropbits-on, --dropbits-anneal and --dropbits-keep-bits into its runs and its table', () => {
     const out = join(tmp(), 'cmp');
-    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
+    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
-    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean } }> };
-    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true });
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run');
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number } }> };
+    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true, dropbitsKeepBits: 2 });
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits');
     const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--quiet']);
     expect(other.status).toBe(2); // not annealed, on both: another comparison
   });
@@ -76,6 +76,7 @@ describe('srq compare on MNIST', () => {
       [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, got "bogus"/],
       [['--bits', '2,2'], /lists an item twice/],
       [['--bits', '9'], /expected an integer from 1 to 8/],
+      [['--methods', 'srq+dropbits', '--dropbits-keep-bits', '2'], /keepBits = 2; allowed: 1 with granularity 'element'/],
     ] as Array<[string[], RegExp]>) {
       const r = srq(['compare', '--out', out, ...args]);
       expect(r.status, args.join(' ')).toBe(2);

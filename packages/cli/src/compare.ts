@@ -34,6 +34,8 @@ export interface CompareSpec {
   dropbitsOn?: 'weights' | 'activations' | 'both';
   /** Anneal the DropBits p of `srq+dropbits` to 0 over each run (absent: false). */
   dropbitsAnneal?: boolean;
+  /** srq+dropbits keeps at least this many bits of each grid (absent: 1). */
+  dropbitsKeepBits?: number;
   /** Gumbel-softmax temperature of rq / rq-st. */
   temperature: number;
   /** σ/α at init of rq / rq-st (null: the default 1/3; srq keeps the default). Absent in comparisons made before it existed. */
@@ -114,7 +116,7 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
         const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${method.replace('+', '-')}-w${bits}a${bits}-s${seed}`;
         const config =
           method === 'srq+dropbits'
-            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}) })
+            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}), ...((spec.dropbitsKeepBits ?? 1) > 1 ? { dropbitsKeepBits: spec.dropbitsKeepBits } : {}) })
             : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
         runs.push({ id, group: 'grid', label: method, bits, seed, config });
       }

@@ -15,6 +15,8 @@ export interface RunConfig {
   dropbitsOn: 'weights' | 'activations' | 'both';
   /** DropBits p annealed linearly to 0 over the run's steps; absent (false) in runs made before it existed. */
   dropbitsAnneal?: boolean;
+  /** DropBits keeps at least this many bits of the grid (d ≤ b − n); absent (1) in runs made before it existed. */
+  dropbitsKeepBits?: number;
   learnBits: boolean;
   targetBits: number | null;
   lambda: number;
@@ -43,7 +45,10 @@ export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
     method: run.method,
     weightBits: run.wbits,
     activationBits: run.abits,
-    dropBits: run.dropbits > 0 && !run.learnBits ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}) } : null,
+    dropBits:
+      run.dropbits > 0 && !run.learnBits
+        ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}), ...((run.dropbitsKeepBits ?? 1) > 1 ? { keepBits: run.dropbitsKeepBits } : {}) }
+        : null,
     dropBitsOn: run.dropbitsOn,
     learnBits: run.learnBits ? { lambda: run.lambda, ...(run.targetBits !== null ? { targetBits: run.targetBits } : {}) } : null,
     keepFirstLastFloat: run.keepFirstLast,

@@ -111,6 +111,24 @@ describe('DropBits with a quantizer', () => {
     expect(new DropBits({ p: 0.5 }).mask(new Quantizer({ bits: 1, symmetricBinary: true }), w, true)).toBeUndefined();
   });
 
+  it('keepBits caps the dropped bits (never below keepBits bits), per channel and per tensor; its report expects the capped distribution', () => {
+    const w = tf.randomNormal([64, 256], 0, 1, 'float32', 3);
+    const dropBits = new DropBits({ p: 0.6, granularity: 'channel', keepBits: 2, seed: 4 });
+    for (const bits of [3, 4, 5]) {
+      const d = Array.from((dropBits.mask(new Quantizer({ bits }), w, true)!.drop as tf.Tensor).dataSync());
+      expect(Math.max(...d), `${bits} bits`).toBe(bits - 2); // reached: p is high, 256 channels
+    }
+    expect(new DropBits({ p: 0.6, granularity: 'tensor', keepBits: 2 }).mask(new Quantizer({ bits: 2 }), w, true)).toBeUndefined();
+    expect(new DropBits({ p: 0.6, granularity: 'channel' }).mask(new Quantizer({ bits: 2 }), w, true)).toBeDefined();
+    const q = new Quantizer({ bits: 4, name: 'conv/w' });
+    const r = regularize(q, new DropBits({ p: 0.5, granularity: 'channel', keepBits: 2, seed: 5 }));
+    for (let i = 0; i < 200; i++) r.apply(w, { training: true }).dispose();
+    const report = r.report().drop!;
+    expect(report.expected).toEqual([0.5, 0.25, 0.25, 0]);
+    expect(report.frequency[3]).toBe(0);
+    report.expected!.forEach((P, d) => expect(Math.abs(report.frequency[d]! - P)).toBeLessThan(0.03));
+  });
+
   it("pick: 'sample' is handed to the quantizer with its own seed", () => {
     const mask = new DropBits({ p: 0.5, pick: 'sample', seed: 2 }).mask(new Quantizer({ bits: 3 }), tf.zeros([10]), true)!;
     expect(mask.pick).toBe('sample');
@@ -148,6 +166,8 @@ describe('DropBits configuration', () => {
     [{}, 'p'],
     [{ p: 0.1, granularity: 'row' }, 'granularity'],
     [{ p: 0.1, minBits: 0 }, 'minBits'],
+    [{ p: 0.1, keepBits: 0, granularity: 'channel' }, 'keepBits'],
+    [{ p: 0.1, keepBits: 2 }, 'keepBits'], // per element: the fused kernel samples d up to b − 1
     [{ p: 0.1, pick: 'random' }, 'pick'],
     [{ p: 0.1, probability: 0.2 }, 'probability'],
   ])('rejects %j naming %s', (config, field) => {

@@ -18,6 +18,13 @@ export interface DropBitsConfig {
   channelAxis?: number;
   /** Only quantizers with at least this many bits are regularized (default 2: every droppable grid). */
   minBits?: number;
+  /**
+   * The dropped grid keeps at least this many bits: d ≤ b − keepBits (default 1: any bit but the
+   * top one). 2 is the "never below 2 bits" variant; a quantizer of at most keepBits bits is then
+   * not regularized. Above 1 it needs `granularity` `'channel'` or `'tensor'` (per element, the
+   * quantizer's fused kernel samples d up to b − 1).
+   */
+  keepBits?: number;
   /** `'nearest'` kept code (default) or the unbiased `'sample'` between the two kept codes around x. */
   pick?: 'nearest' | 'sample';
   /** Seed of the drop sampling (advanced on every training call). Default 0. */
@@ -53,7 +60,7 @@ export class DropBits {
   /** @throws {@link DropBitsConfigError} for p outside [0, 1), an unknown granularity, … */
   constructor(config: DropBitsConfig) {
     check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { p: 0.1 }');
-    checkKnownFields(config, ['p', 'granularity', 'channelAxis', 'minBits', 'pick', 'seed', 'anneal']);
+    checkKnownFields(config, ['p', 'granularity', 'channelAxis', 'minBits', 'keepBits', 'pick', 'seed', 'anneal']);
     const { p } = config;
     check(typeof p === 'number' && p >= 0 && p < 1, 'p', p, 'a number in [0, 1)');
     const granularity = config.granularity ?? 'element';
@@ -62,13 +69,16 @@ export class DropBits {
     check(Number.isInteger(channelAxis), 'channelAxis', channelAxis, 'an integer axis');
     const minBits = config.minBits ?? 2;
     check(Number.isInteger(minBits) && minBits >= 1 && minBits <= 8, 'minBits', minBits, 'an integer from 1 to 8');
+    const keepBits = config.keepBits ?? 1;
+    check(Number.isInteger(keepBits) && keepBits >= 1 && keepBits <= 8, 'keepBits', keepBits, 'an integer from 1 to 8');
+    check(keepBits === 1 || granularity !== 'element', 'keepBits', keepBits, "1 with granularity 'element' (a cap on dropped bits needs granularity 'channel' or 'tensor')");
     const pick = config.pick ?? 'nearest';
     check(pick === 'nearest' || pick === 'sample', 'pick', pick, "'nearest' or 'sample'");
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
     const anneal = config.anneal ?? 0;
     check(Number.isInteger(anneal) && anneal >= 0, 'anneal', anneal, 'a whole number of steps (0: no annealing)');
-    this.config = { p, granularity, channelAxis, minBits, pick, seed, anneal };
+    this.config = { p, granularity, channelAxis, minBits, keepBits, pick, seed, anneal };
     this.p = p;
     this.seeds = new SeedStream(seed);
   }
@@ -79,8 +89,8 @@ export class DropBits {
   }
 
   /**
-   * Samples the number of dropped bits d ∈ [0, b-1] for a tensor of shape `shape`
-   * (`P(d ≥ j) = p^j`; one uniform u per sample, `d = #{j ≤ b-1 : u < p^j}`), with the
+   * Samples the number of dropped bits d ∈ [0, b − keepBits] for a tensor of shape `shape`
+   * (`P(d ≥ j) = p^j`; one uniform u per sample, `d = #{j ≤ b − keepBits : u < p^j}`), with the
    * configured granularity. Returns an int32 tensor broadcastable to `shape`.
    *
    * @param shape - shape of the quantized tensor
@@ -92,20 +102,22 @@ export class DropBits {
     return tf.tidy(() => {
       const u = tf.randomUniform(this.sampleShape(shape), 0, 1, 'float32', seed);
       // #{j ≥ 1 : u < p^j} = #{j ≥ 1 : j < log u / log p} = ceil(log u / log p) - 1, clipped to [0, b-1].
-      if (this.p === 0 || bits === 1) return tf.zeros(u.shape, 'int32');
+      const maxDrop = Math.max(0, bits - this.config.keepBits);
+      if (this.p === 0 || maxDrop === 0) return tf.zeros(u.shape, 'int32');
       const t = tf.div(tf.log(u), Math.log(this.p));
-      return tf.cast(tf.clipByValue(tf.sub(tf.ceil(t), 1), 0, bits - 1), 'int32');
+      return tf.cast(tf.clipByValue(tf.sub(tf.ceil(t), 1), 0, maxDrop), 'int32');
     });
   }
 
   /**
    * The mask for one quantizer call in training: per element `{ drop: { p, seed } }` (the
    * quantizer samples d in place — in its fused kernel where the backend has one), per channel or
-   * tensor `{ drop: d }` sampled here. `undefined` at inference, for quantizers below `minBits` and
-   * for the symmetric binary grid (no droppable bit).
+   * tensor `{ drop: d }` sampled here. `undefined` at inference, for quantizers below `minBits` or
+   * of at most `keepBits` bits, and for the symmetric binary grid (no droppable bit).
    */
   mask(quantizer: Quantizer, x: tf.Tensor, training: boolean): CodeMask | undefined {
-    if (!training || quantizer.grid.droppableBits === 0 || quantizer.config.bits < this.config.minBits) return undefined;
+    const { bits } = quantizer.config;
+    if (!training || quantizer.grid.droppableBits === 0 || bits < this.config.minBits || bits <= this.config.keepBits) return undefined;
     const drop = this.config.granularity === 'element' ? { p: this.p, seed: this.seeds.next() } : this.sample(x.shape, quantizer.config.bits);
     return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
   }

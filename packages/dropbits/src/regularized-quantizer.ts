@@ -23,7 +23,7 @@ export interface QuantizerReport {
   regularizer: 'dropbits' | 'bitgates' | 'none';
   /**
    * Dropped-bit statistics over the training calls: `samples` draws of d, `frequency[d]` the
-   * measured share of each d = 0..b-1; for DropBits also `expected[d]` = `p^d - p^(d+1)` (`p^(b-1)` for the last).
+   * measured share of each d = 0..b-1; for DropBits also `expected[d]` = `p^d - p^(d+1)` (`p^m` for the largest d allowed, m = b − keepBits; 0 above it).
    */
   drop: { samples: number; frequency: number[]; expected?: number[] } | null;
   /** BitGates: the gate logits and `P(keep_j)` for j = 1..b-1. */
@@ -128,8 +128,9 @@ export class RegularizedQuantizer {
       const samples = counts.reduce((a, b) => a + b, 0);
       report.drop = { samples, frequency: counts.map((c) => (samples > 0 ? c / samples : 0)) };
       if (regularizer instanceof DropBits) {
-        const { p } = regularizer.config;
-        report.drop.expected = Array.from({ length: bits }, (_, d) => (d === bits - 1 ? p ** d : p ** d - p ** (d + 1)));
+        const { p, keepBits } = regularizer.config;
+        const maxDrop = Math.max(0, bits - keepBits);
+        report.drop.expected = Array.from({ length: bits }, (_, d) => (d > maxDrop ? 0 : d === maxDrop ? p ** d : p ** d - p ** (d + 1)));
       }
     }
     if (regularizer instanceof BitGates) {

@@ -45,6 +45,7 @@ export function compareCommand(): Command {
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes in srq+dropbits').choices(['weights', 'activations', 'both']).default('both'))
     .option('--dropbits-anneal', 'anneal the DropBits p of srq+dropbits linearly to 0 over each run', false)
+    .option('--dropbits-keep-bits <n>', 'srq+dropbits keeps at least n bits of each grid (2: never below 2 bits; above 1 needs --dropbits-granularity channel or tensor)', int(1, 8), 1)
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--sigma-init <r>', 'σ/α at init of rq / rq-st (default 1/3, as srq)', num(0, Infinity, 'open'))
     .option('--limit <n>', 'train on a fixed random subset of N training images (the same for every run)', int(1))
@@ -86,7 +87,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
     const kept = (s: CompareSpec) => {
-      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
+      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
       return JSON.stringify(k, Object.keys(k).sort());
     };
     if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);

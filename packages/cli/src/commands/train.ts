@@ -62,6 +62,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes').choices(['weights', 'activations', 'both']).default('both'))
     .option('--dropbits-anneal', 'anneal the DropBits p linearly to 0 over the run', false)
+    .option('--dropbits-keep-bits <n>', 'DropBits keeps at least n bits of each grid: at most b − n dropped (2: never below 2 bits; above 1 needs --dropbits-granularity channel or tensor)', int(1, 8), 1)
     .option('--learn-bits', 'learn a bit-width per quantizer (BitGates) from --wbits/--abits', false)
     .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
     .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
