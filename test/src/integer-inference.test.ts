@@ -19,6 +19,19 @@ const DEMO = join(repoRoot, 'apps/docs/public/models/lenet5-w2a2');
 const maxAbs = (t: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
 const classes = (m: tfl.LayersModel) => m.layers.map((l) => l.getClassName());
 
+/** After `warmup` predictions (the kernels' scratch grows to the largest layer), `n` more leave the tensors, their bytes, the tfjs heap and our module's memory unchanged. */
+function expectFlat(model: tfl.LayersModel, x: tf.Tensor, warmup: number, n: number): void {
+  const run = (k: number) => {
+    for (let i = 0; i < k; i++) tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  };
+  run(warmup);
+  const at = () => ({ ...tf.memory(), heap: backendMemory().heapBytes, scratch: intConvMemoryBytes() });
+  const start = at();
+  run(n);
+  const end = at();
+  expect([end.numTensors, end.numBytes, end.heap, end.scratch]).toEqual([start.numTensors, start.numBytes, start.heap, start.scratch]);
+}
+
 describe('integer inference of packed models', () => {
   beforeAll(async () => {
     await useBackend('wasm');
@@ -132,30 +145,14 @@ describe('integer inference of packed models', () => {
     expect(worst).toBeLessThan(1e-5);
     tf.dispose([a, b]);
     // its depthwise and first-layer kernels keep memory flat too
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) tf.tidy(() => (integer.predict(x) as tf.Tensor).dataSync());
-    };
-    run(10);
-    const at = () => ({ ...tf.memory(), heap: backendMemory().heapBytes, scratch: intConvMemoryBytes() });
-    const start = at();
-    run(100);
-    const end = at();
-    expect([end.numTensors, end.numBytes, end.heap, end.scratch]).toEqual([start.numTensors, start.numBytes, start.heap, start.scratch]);
+    expectFlat(integer, x, 10, 100);
     x.dispose();
   }, 120_000);
 
   it('keeps the tensors, the bytes and both WebAssembly memories flat over 300 predictions', async () => {
     const integer = await loadPackedModel(DEMO);
     const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
-    const run = (n: number) => {
-      for (let i = 0; i < n; i++) tf.tidy(() => (integer.predict(x) as tf.Tensor).dataSync());
-    };
-    run(20); // warm-up: the scratch grows to the largest layer
-    const at = () => ({ ...tf.memory(), heap: backendMemory().heapBytes, scratch: intConvMemoryBytes() });
-    const start = at();
-    run(300);
-    const end = at();
-    expect([end.numTensors, end.numBytes, end.heap, end.scratch]).toEqual([start.numTensors, start.numBytes, start.heap, start.scratch]);
+    expectFlat(integer, x, 20, 300);
     x.dispose();
   }, 120_000);
 });

@@ -47,6 +47,20 @@ export function intConvMemoryBytes(): number {
 }
 
 /**
+ * Places `scratchBytes` of scratch, a copy of each of `inputs` and an output of `outFloats` float32
+ * above the module's heap base (growing its memory if needed); returns their byte offsets.
+ */
+function stage<T extends Array<Float32Array | Int32Array>>(m: IntConvExports, scratchBytes: number, inputs: [...T], outFloats: number): { scratch: number; at: { [K in keyof T]: number }; out: number } {
+  const { place, fit } = heapPlacer(m.memory, m.heapBase());
+  const scratch = place(scratchBytes);
+  const at = inputs.map((a) => place(4 * a.length)) as { [K in keyof T]: number };
+  const out = place(4 * outFloats);
+  fit();
+  inputs.forEach((a, i) => (a instanceof Int32Array ? new Int32Array(m.memory.buffer, at[i]!, a.length).set(a) : new Float32Array(m.memory.buffer, at[i]!, a.length).set(a)));
+  return { scratch, at, out };
+}
+
+/**
  * The integer convolution (contract of `intConv2d` in @srq/quantizers) on the WebAssembly SIMD
  * build when loaded, else the JavaScript reference. Returns a view of the module's memory when on
  * wasm: copy it before the next call.
@@ -56,25 +70,14 @@ export function runIntConv(x: Float32Array, shape: readonly number[], planes: In
   if (!m || !useWasm) return intConv2d(x, shape, planes, scale, bias, a);
   const [n, inH, inW, channels] = shape as [number, number, number, number];
   const outSize = n * a.outH * a.outW * a.filters;
-  const { place, fit } = heapPlacer(m.memory, m.heapBase());
   const [h, w] = [Math.floor(inH / a.inputPool), Math.floor(inW / a.inputPool)];
-  const scratch = place(m.scratchBytes(h, w, channels, a.activationBits, a.filters, a.kernelH * a.kernelW));
-  const px = place(4 * x.length);
-  const pPlanes = place(4 * planes.length);
-  const pScale = place(4 * a.filters);
-  const pBias = place(4 * a.filters);
-  const pOut = place(4 * outSize);
-  fit();
-  const heap = m.memory.buffer;
-  new Float32Array(heap, px, x.length).set(x);
-  new Int32Array(heap, pPlanes, planes.length).set(planes);
-  new Float32Array(heap, pScale, a.filters).set(scale);
-  new Float32Array(heap, pBias, a.filters).set(bias);
+  const scratchBytes = m.scratchBytes(h, w, channels, a.activationBits, a.filters, a.kernelH * a.kernelW);
+  const { scratch, at: [px, pPlanes, pScale, pBias], out: pOut } = stage(m, scratchBytes, [x, planes, scale, bias], outSize);
   m.intConv2d(
     n, inH, inW, channels, px, pPlanes, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
     a.filters, a.weightBits, a.minCode, a.activationBits, a.inputScale, a.inputClip, a.inputPool, a.outputScale, a.outputClip, a.outputMax, scratch,
   );
-  return new Float32Array(heap, pOut, outSize);
+  return new Float32Array(m.memory.buffer, pOut, outSize);
 }
 
 /**
@@ -85,11 +88,7 @@ export function runIntConv(x: Float32Array, shape: readonly number[], planes: In
 export function runQuantizeUnsigned(x: Float32Array, a: UnsignedQuantizeAttrs, useWasm = true): Float32Array {
   const m = wasm.exports;
   if (!m || !useWasm) return quantizeUnsigned(x, a);
-  const { place, fit } = heapPlacer(m.memory, m.heapBase());
-  const px = place(4 * x.length);
-  const pOut = place(4 * x.length);
-  fit();
-  new Float32Array(m.memory.buffer, px, x.length).set(x);
+  const { at: [px], out: pOut } = stage(m, 0, [x], x.length);
   m.quantizeUnsigned(px, x.length, a.alpha, a.clip, a.maxCode, pOut);
   return new Float32Array(m.memory.buffer, pOut, x.length);
 }
@@ -104,24 +103,12 @@ export function runIntDepthwise(x: Float32Array, shape: readonly number[], weigh
   if (!m || !useWasm) return intDepthwiseConv2d(x, shape, weights, scale, bias, a);
   const [n, h, w, channels] = shape as [number, number, number, number];
   const outSize = n * a.outH * a.outW * channels;
-  const { place, fit } = heapPlacer(m.memory, m.heapBase());
-  const scratch = place(m.depthwiseScratchBytes(h, w, channels));
-  const px = place(4 * x.length);
-  const pWeights = place(4 * weights.length);
-  const pScale = place(4 * channels);
-  const pBias = place(4 * channels);
-  const pOut = place(4 * outSize);
-  fit();
-  const heap = m.memory.buffer;
-  new Float32Array(heap, px, x.length).set(x);
-  new Int32Array(heap, pWeights, weights.length).set(weights);
-  new Float32Array(heap, pScale, channels).set(scale);
-  new Float32Array(heap, pBias, channels).set(bias);
+  const { scratch, at: [px, pWeights, pScale, pBias], out: pOut } = stage(m, m.depthwiseScratchBytes(h, w, channels), [x, weights, scale, bias], outSize);
   m.intDepthwiseConv2d(
     n, h, w, channels, px, pWeights, pScale, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
     a.activationBits, a.inputScale, a.inputClip, a.outputScale, a.outputClip, a.outputMax, scratch,
   );
-  return new Float32Array(heap, pOut, outSize);
+  return new Float32Array(m.memory.buffer, pOut, outSize);
 }
 
 /**
@@ -134,22 +121,13 @@ export function runConvQuantize(x: Float32Array, shape: readonly number[], weigh
   if (!m || !useWasm) return convQuantize(x, shape, weights, bias, a);
   const [n, inH, inW, channels] = shape as [number, number, number, number];
   const outSize = n * Math.floor(a.outH / a.pool) * Math.floor(a.outW / a.pool) * a.filters;
-  const { place, fit } = heapPlacer(m.memory, m.heapBase());
-  const scratch = place(m.convQuantizeScratchBytes(a.outH, a.outW, a.strideH, a.strideW, a.kernelH, a.kernelW, channels, a.filters));
-  const px = place(4 * x.length);
-  const pWeights = place(4 * weights.length);
-  const pBias = place(4 * bias.length);
-  const pOut = place(4 * outSize);
-  fit();
-  const heap = m.memory.buffer;
-  new Float32Array(heap, px, x.length).set(x);
-  new Float32Array(heap, pWeights, weights.length).set(weights);
-  new Float32Array(heap, pBias, bias.length).set(bias);
+  const scratchBytes = m.convQuantizeScratchBytes(a.outH, a.outW, a.strideH, a.strideW, a.kernelH, a.kernelW, channels, a.filters);
+  const { scratch, at: [px, pWeights, pBias], out: pOut } = stage(m, scratchBytes, [x, weights, bias], outSize);
   m.convQuantize(
     n, inH, inW, channels, px, pWeights, pBias, pOut, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.outH, a.outW,
     a.filters, a.pool, a.alpha, a.clip, a.maxCode, scratch,
   );
-  return new Float32Array(heap, pOut, outSize);
+  return new Float32Array(m.memory.buffer, pOut, outSize);
 }
 
 function quantizeKernel(backendName: 'wasm' | 'cpu', memory: (backend: tf.KernelBackend) => KernelMemory): tf.KernelConfig {
