@@ -112,17 +112,17 @@ describe('DropBits with a quantizer', () => {
   });
 
   it('keepBits caps the dropped bits (never below keepBits bits), per channel and per tensor; its report expects the capped distribution', () => {
-    const w = tf.randomNormal([64, 256], 0, 1, 'float32', 3);
+    const w = tf.randomNormal([16, 64], 0, 1, 'float32', 3);
     const dropBits = new DropBits({ p: 0.6, granularity: 'channel', keepBits: 2, seed: 4 });
     for (const bits of [3, 4, 5]) {
       const d = Array.from((dropBits.mask(new Quantizer({ bits }), w, true)!.drop as tf.Tensor).dataSync());
-      expect(Math.max(...d), `${bits} bits`).toBe(bits - 2); // reached: p is high, 256 channels
+      expect(Math.max(...d), `${bits} bits`).toBe(bits - 2); // reached: p is high, 64 channels
     }
     expect(new DropBits({ p: 0.6, granularity: 'tensor', keepBits: 2 }).mask(new Quantizer({ bits: 2 }), w, true)).toBeUndefined();
     expect(new DropBits({ p: 0.6, granularity: 'channel' }).mask(new Quantizer({ bits: 2 }), w, true)).toBeDefined();
     const q = new Quantizer({ bits: 4, name: 'conv/w' });
     const r = regularize(q, new DropBits({ p: 0.5, granularity: 'channel', keepBits: 2, seed: 5 }));
-    for (let i = 0; i < 200; i++) r.apply(w, { training: true }).dispose();
+    for (let i = 0; i < 100; i++) r.apply(w, { training: true }).dispose(); // 6,400 per-channel draws
     const report = r.report().drop!;
     expect(report.expected).toEqual([0.5, 0.25, 0.25, 0]);
     expect(report.frequency[3]).toBe(0);
