@@ -3,8 +3,8 @@
 # on activations only, annealed to 0 over the run, on weights and activations) with 3 seeds at
 # the converged grid's length — LeNet-5 2/2 on Fashion-MNIST, 10 epochs — beside that grid's SRQ
 # and STE runs (results/converged/fashion-mnist-2bit, the same settings). Estimated wall time on
-# the 2-core machine: 9 runs × 10 epochs × ≈ 110 s ≈ 3 h when it is quiet; 10-epoch SRQ runs
-# measured 38–55 min while the machine was shared, so plan ≈ 6 h. One `srq compare` directory each under
+# the 2-core machine: 9 runs × 10 epochs × ≈ 110 s ≈ 3 h when it is quiet (the converged grid's
+# SRQ epochs took 108–310 s while development shared the machine: plan ≈ 3.5 h). One `srq compare` directory each under
 # results/dropbits-screen/ (resumable: run the script again to continue; commit each finished one).
 # Usage: scripts/dropbits-stage-c.sh [path to the srq bin.js] (default: this checkout's build)
 set -euo pipefail
