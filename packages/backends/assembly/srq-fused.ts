@@ -3,7 +3,7 @@
 // @srq/quantizers (packages/quantizers/src/fused-srq.ts), which stays the readable reference and
 // is what the tests compare this against: nearest kept code forward, per-element ∂x̂/∂x and
 // ∂x̂/∂ρ of the multi-class straight-through backward over the local window (specification §2–4);
-// for the rq / rq-st baselines the Gumbel-softmax sample over the same window (element by element).
+// for the rq / rq-st baselines the Gumbel-softmax sample over the same window.
 //
 // Memory: the caller places every array above `heapBase()` and passes byte offsets; nothing is
 // allocated here. The window's scratch arrays live at `scratch` (5·(window+1) f64).
@@ -73,6 +73,42 @@ function pow2(d: v128, sign: i32): v128 {
   return i32x4.shl(i32x4.add(sign > 0 ? d : i32x4.neg(d), i32x4.splat(127)), 23);
 }
 
+// ln x for four positive normal f32: x = 2^k·m with m in [√½, √2), ln m = 2·atanh(s) with
+// s = (m - 1)/(m + 1), |s| ≤ 0.172, by its series to s^9 (the next term is below 2e-9 relative)
+function log4(x: v128): v128 {
+  const one = f32x4.splat(1);
+  const bits = i32x4.sub(x, i32x4.splat(0x3f3504f3)); // k counted from √½: m = x / 2^k in [√½, √2)
+  const k = i32x4.shr_s(bits, 23);
+  const m = i32x4.sub(x, i32x4.shl(k, 23));
+  const s = f32x4.div(f32x4.sub(m, one), f32x4.add(m, one));
+  const s2 = f32x4.mul(s, s);
+  let p = f32x4.splat(1.0 / 9);
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(1.0 / 7));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(1.0 / 5));
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(1.0 / 3));
+  p = f32x4.add(f32x4.mul(p, s2), one);
+  const kf = f32x4.convert_i32x4_s(k);
+  const lnM = f32x4.mul(f32x4.mul(s, f32x4.splat(2)), p);
+  return f32x4.add(f32x4.add(f32x4.mul(kf, f32x4.splat(0.693359375)), lnM), f32x4.mul(kf, f32x4.splat(-2.12194440e-4)));
+}
+
+/**
+ * The rq noise `E = -log u` of four hashed states (u = h / 2^32 kept inside [TINY, 1 - TINY], as
+ * `exponential()`). For u > ½ from m = 1 - u, which the integers give exactly, as -log(1 - m) with
+ * the rounding of w = 1 - m corrected (log(w)·m/(1 - w)): full f32 precision near u = 1.
+ */
+function exponential4(h: v128): v128 {
+  const scale = f32x4.splat(2.3283064365386963e-10); // 2^-32
+  const tiny = f32x4.splat(<f32>TINY);
+  const one = f32x4.splat(1);
+  const u = f32x4.max(f32x4.mul(f32x4.convert_i32x4_u(h), scale), tiny);
+  const m = f32x4.max(f32x4.mul(f32x4.convert_i32x4_u(i32x4.neg(h)), scale), tiny);
+  const w = f32x4.sub(one, m);
+  const nearOne = f32x4.gt(u, f32x4.splat(0.5));
+  const l = log4(v128.bitselect(w, u, nearOne));
+  return f32x4.neg(v128.bitselect(f32x4.div(f32x4.mul(l, m), f32x4.sub(one, w)), l, nearOne));
+}
+
 // Far outside the window the cell probabilities tend to a fixed limit; x is moved to at most this
 // many σ/α beyond the window's outer edges before they are computed, so that f32 cannot overflow
 // (the change is below e^-30 relative). As FAR in @srq/quantizers' srqFused.
@@ -96,8 +132,9 @@ let gDrho: usize = 0;
  * channel block), drops (i32 per element, or 0 for none), value, dx and drho (f32 outputs),
  * counts (f32, one per number of dropped bits), scratch (work space of `scratchBytes(window, bits,
  * channels)`). `relax`: 0 srq, 1 rq, 2 rq-st (Gumbel-softmax at temperature 1/kappa, noise from
- * `noiseSeed`). srq on grids with step 1 and the `'nearest'` pick runs four elements at a time in
- * f32 SIMD; the rest (and the last n mod 4 elements) element by element in f64.
+ * `noiseSeed`). srq with the `'nearest'` pick, and rq / rq-st, on grids with step 1 run four
+ * elements at a time in f32 SIMD (logarithms and exponentials by polynomials); the rest (and the
+ * last n mod 4 elements) element by element in f64.
  */
 export function srqFused(
   n: i32,
@@ -128,7 +165,8 @@ export function srqFused(
   gN = n;
   gRelax = relax;
   gKappa = kappa;
-  noiseState = noiseSeed ^ 0x5bd1e995;
+  gNoiseBase = noiseSeed ^ 0x5bd1e995;
+  gNoiseWindow = window;
   gX = x;
   gAlpha = alpha;
   gRatio = ratio;
@@ -157,7 +195,7 @@ export function srqFused(
   const gridSize = <i32>((maxCode - minCode) / step) + 1;
   const wg = min(window, gridSize);
   let i = 0;
-  if (step == 1.0 && !pickSample && wg <= 16 && relax == 0) {
+  if (step == 1.0 && !pickSample && wg <= 16) {
     i = simdPass(nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, counters, work);
   }
   for (let d = 0; d < bits; d++) {
@@ -166,17 +204,20 @@ export function srqFused(
     store<f32>(counts + (<usize>d << 2), <f32>total);
   }
   rngState = seed + <u32>i * GOLDEN;
+  noiseState = gNoiseBase + <u32>i * <u32>window * GOLDEN;
   scalarPass(i, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pickSample, counts, work);
 }
 
 /** Bytes of scratch `srqFused` needs. */
 export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
-  return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 4 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
+  return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 5 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
 }
 
 // rq / rq-st (set by srqFused)
 let gRelax: i32 = 0;
 let gKappa: f64 = 1;
+let gNoiseBase: u32 = 0;
+let gNoiseWindow: i32 = 0; // noise values drawn per element (the window before it is cut to the grid)
 
 // State of the SIMD pass shared by its helpers (set by simdPass).
 let gMinCode: f32 = 0;
@@ -187,9 +228,9 @@ let gOut: usize = 0; // three v128: value, dx, drho of the last core() call
 
 /**
  * x̂, ∂x̂/∂x and ∂x̂/∂ρ for four elements (f32 SIMD), given their dropped bits and their channels'
- * α and σ/α; written to gOut.
+ * α and σ/α (and for rq / rq-st the noise states of their first window point); written to gOut.
  */
-function core(x4: v128, d4: v128, a4: v128, e4: v128): void {
+function core(x4: v128, d4: v128, a4: v128, e4: v128, noise0: v128): void {
   const half = f32x4.splat(0.5);
   const one = f32x4.splat(1);
   const zero = f32x4.splat(0);
@@ -232,29 +273,80 @@ function core(x4: v128, d4: v128, a4: v128, e4: v128): void {
     v128.store(snA + q, f32x4.mul(E, sp));
   }
   // π_w ∝ Sigmoid(t_(w+1))·Sigmoid(-t_w) on the lanes' own window sizes; mean in index units
+  const piA = snA + (<usize>(wg + 1) << 4);
   let z = zero;
   let m = zero;
   for (let w = 0; w < wg; w++) {
     const q = <usize>w << 4;
     const wv = f32x4.splat(<f32>w);
     const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
+    v128.store(piA + q, pi);
     z = f32x4.add(z, pi);
     m = f32x4.add(m, f32x4.mul(pi, wv));
   }
-  const invZ = f32x4.div(one, z);
+  let invZ = f32x4.div(one, z);
   m = f32x4.mul(m, invZ);
+  const kappa = f32x4.splat(<f32>gKappa);
+  if (gRelax) {
+    // rq / rq-st: the concrete sample z = softmax(κ·(log π - log E)) (as the scalar pass), in logs:
+    // log π_w = logSigmoid(t_(w+1)) + logSigmoid(-t_w) (+ a constant), with logSigmoid(t) =
+    // min(t, 0) - log(1 + e^-|t|) and logSigmoid(-t) = logSigmoid(t) - t, so that no cell is lost to
+    // f32's range (σ/α = 0.02 puts the window's edges 50 apart: π spans e^-200, and κ < 1 brings
+    // such cells back). E from the element's noise states noise0 + w·GOLDEN.
+    const lsA = piA + (<usize>(wg + 1) << 4);
+    for (let j = 0; j <= wg; j++) {
+      const q = <usize>j << 4;
+      const t = v128.load(tA + q);
+      const tail = log4(f32x4.add(one, exp4(f32x4.neg(f32x4.abs(t)))));
+      v128.store(lsA + q, f32x4.sub(f32x4.min(t, zero), tail));
+    }
+    let top = f32x4.splat(-Infinity);
+    for (let w = 0; w < wg; w++) {
+      const q = <usize>w << 4;
+      const logPi = f32x4.add(v128.load(lsA + q + 16), f32x4.sub(v128.load(lsA + q), v128.load(tA + q)));
+      const logE = log4(exponential4(hash4(i32x4.add(noise0, i32x4.splat(<u32>w * GOLDEN)))));
+      const v = v128.bitselect(f32x4.mul(kappa, f32x4.sub(logPi, logE)), f32x4.splat(-Infinity), f32x4.lt(f32x4.splat(<f32>w), size));
+      v128.store(piA + q, v);
+      top = f32x4.max(top, v);
+    }
+    let sum = zero;
+    for (let w = 0; w < wg; w++) {
+      const q = <usize>w << 4;
+      const v = v128.and(exp4(f32x4.sub(v128.load(piA + q), top)), f32x4.lt(f32x4.splat(<f32>w), size));
+      v128.store(piA + q, v);
+      sum = f32x4.add(sum, v);
+    }
+    invZ = f32x4.div(one, sum);
+    m = zero;
+    let best = zero;
+    let most = f32x4.splat(-1);
+    for (let w = 0; w < wg; w++) {
+      const q = <usize>w << 4;
+      const wv = f32x4.splat(<f32>w);
+      const p = v128.load(piA + q);
+      m = f32x4.add(m, f32x4.mul(p, wv));
+      const better = f32x4.gt(p, most);
+      most = v128.bitselect(p, most, better);
+      best = v128.bitselect(wv, best, better);
+    }
+    m = f32x4.mul(m, invZ);
+    v128.store(gOut, f32x4.mul(a4, f32x4.mul(s, f32x4.add(startJ, gRelax == 1 ? m : best))));
+  }
   let sx = zero;
   let sr = zero;
   for (let w = 0; w < wg; w++) {
     const q = <usize>w << 4;
     const wv = f32x4.splat(<f32>w);
-    const pi = v128.and(f32x4.mul(v128.load(spA + q + 16), v128.load(snA + q)), f32x4.lt(wv, size));
-    const wd = f32x4.mul(f32x4.mul(pi, invZ), f32x4.mul(s, f32x4.sub(wv, m)));
+    const wd = f32x4.mul(f32x4.mul(v128.load(piA + q), invZ), f32x4.mul(s, f32x4.sub(wv, m)));
     const snB = v128.load(snA + q + 16);
     const spAw = v128.load(spA + q);
     // Sigmoid(-B) - Sigmoid(A) and Sigmoid(-B)·B - Sigmoid(A)·A
     sx = f32x4.add(sx, f32x4.mul(wd, f32x4.sub(snB, spAw)));
     sr = f32x4.add(sr, f32x4.mul(wd, f32x4.sub(f32x4.mul(snB, v128.load(tA + q + 16)), f32x4.mul(spAw, v128.load(tA + q)))));
+  }
+  if (gRelax) {
+    sx = f32x4.mul(sx, kappa);
+    sr = f32x4.mul(sr, kappa);
   }
   v128.store(gOut + 16, f32x4.neg(f32x4.mul(sx, invE)));
   v128.store(gOut + 32, f32x4.neg(f32x4.mul(a4, sr)));
@@ -287,11 +379,14 @@ function simdPass(
   let a4 = f32x4.splat(load<f32>(gAlpha));
   let e4 = f32x4.splat(load<f32>(gRatio));
   // per tensor, elements equal to 0 (ReLU's zeros: half an activation tensor and more) take
-  // their outputs from a table per d; the others are computed four at a time
-  const skipZeros = gChannels == 1;
+  // their outputs from a table per d (srq: no noise); the others are computed four at a time
+  const skipZeros = gChannels == 1 && gRelax == 0;
+  // rq / rq-st: element i's window point w draws its noise from state noiseBase + (i·W + w + 1)·GOLDEN
+  const noiseStride = <u32>gNoiseWindow * GOLDEN;
+  const noiseLanes = i32x4(0, noiseStride, 2 * noiseStride, 3 * noiseStride);
   if (skipZeros) {
     for (let half = 0; half < 2; half++) {
-      core(f32x4.splat(0), i32x4.add(i32x4(0, 1, 2, 3), i32x4.splat(half * 4)), a4, e4);
+      core(f32x4.splat(0), i32x4.add(i32x4(0, 1, 2, 3), i32x4.splat(half * 4)), a4, e4, i32x4.splat(0));
       v128.store(zeroTable + (<usize>half << 4), v128.load(gOut + 16));
       v128.store(zeroTable + 32 + (<usize>half << 4), v128.load(gOut + 32));
     }
@@ -325,8 +420,9 @@ function simdPass(
       v128.store(p, i32x4.sub(v128.load(p), i32x4.eq(d4, i32x4.splat(d))));
     }
     const x4 = v128.load(gX + o);
+    const noise0 = i32x4.add(i32x4.splat(gNoiseBase + (<u32>i * <u32>gNoiseWindow + 1) * GOLDEN), noiseLanes);
     if (!skipZeros || !v128.any_true(f32x4.eq(x4, f32x4.splat(0)))) {
-      core(x4, d4, a4, e4);
+      core(x4, d4, a4, e4, noise0);
       v128.store(gValue + o, v128.load(gOut));
       v128.store(gDx + o, v128.load(gOut + 16));
       v128.store(gDrho + o, v128.load(gOut + 32));
@@ -359,7 +455,7 @@ function simdPass(
 
 /** Computes the `count` (≤ 4) queued elements (x, d, index: four lanes each) together and writes their outputs back. */
 function flushQueue(queue: usize, count: i32, a4: v128, e4: v128, value: usize, dx: usize, drho: usize): void {
-  core(v128.load(queue), v128.load(queue + 16), a4, e4); // lanes past `count` hold earlier, finite values
+  core(v128.load(queue), v128.load(queue + 16), a4, e4, i32x4.splat(0)); // lanes past `count` hold earlier, finite values
   for (let l = 0; l < count; l++) {
     const k = <usize>l << 2;
     const at = <usize>load<i32>(queue + 32 + k) << 2;
