@@ -58,14 +58,23 @@ describe('srq compare on MNIST', () => {
     expect(Object.keys(runs[0]!.summary.bits).length).toBe(8 + 7); // 6 convs + 2 dense; 7 post-ReLU activations
   });
 
-  it('srq+dropbits takes --dropbits-on, --dropbits-anneal and --dropbits-keep-bits into its runs and its table', () => {
+  it('srq+dropbits takes --dropbits-on, --dropbits-anneal and --dropbits-keep-bits into its runs and its table; runs of several epochs record their curves', () => {
     const out = join(tmp(), 'cmp');
-    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--json', '--quiet']);
+    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--bits', '2', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
-    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number } }> };
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number }; summary: { test_error: number }; curve: Array<{ epoch: number; test_error: number; epoch_s: number }> }> };
     expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true, dropbitsKeepBits: 2 });
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits');
-    const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--limit', '128', '--workers', '0', '--quiet']);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits');
+    // the learning curve: test error after each epoch, in results.json and in the table
+    const { curve } = runs[0]!;
+    expect(curve.map((p) => p.epoch)).toEqual([1, 2]);
+    expect(curve[1]!.test_error).toBe(runs[0]!.summary.test_error);
+    expect(curve.every((p) => p.epoch_s > 0)).toBe(true);
+    expect(md).toContain('## Test error (%) after each epoch, mean ± std over seeds');
+    expect(md).toContain(`| 1 | ${curve[0]!.test_error.toFixed(2)} ± – (n=1) |`);
+    expect(md).toContain(`| 2 | ${curve[1]!.test_error.toFixed(2)} ± – (n=1) |`);
+    const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--quiet']);
     expect(other.status).toBe(2); // not annealed, on both: another comparison
   });
 

@@ -34,6 +34,25 @@ export function gridStats(runs: FinishedRun[]): CellStats[] {
   return [...cells.values()].map((c) => ({ method: c.method, bits: c.bits, ...meanStd(c.errors) }));
 }
 
+/** One method × bits cell's learning curve: test error after each epoch over seeds. */
+export interface CurveStats {
+  method: string;
+  bits: number;
+  epochs: { mean: number; std: number; n: number }[];
+}
+
+/** Test error after every epoch per method and bits of the grid runs, over the seeds whose runs recorded a curve. */
+export function curveStats(runs: FinishedRun[]): CurveStats[] {
+  const cells = new Map<string, { method: string; bits: number; perEpoch: number[][] }>();
+  for (const r of runs.filter((x) => x.group === 'grid' && x.curve?.length)) {
+    const key = `${r.label}|${r.bits}`;
+    const cell = cells.get(key) ?? { method: r.label, bits: r.bits, perEpoch: [] };
+    for (const p of r.curve!) (cell.perEpoch[p.epoch - 1] ??= []).push(p.test_error);
+    cells.set(key, cell);
+  }
+  return [...cells.values()].map((c) => ({ method: c.method, bits: c.bits, epochs: Array.from(c.perEpoch, (e) => meanStd(e ?? [])) }));
+}
+
 const pct = (v: number) => v.toFixed(2);
 const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -84,10 +103,21 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
     } else lines.push(`| ${m} | ${spec.bits.map((b) => cellText(stats.find((s) => s.method === m && s.bits === b))).join(' | ')} |`);
   }
   lines.push('', '![test error vs bits](plot.svg)', '');
-  lines.push('## Every run', '', '| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const curves = curveStats(runs);
+  if (spec.epochs > 1 && curves.length) {
+    // whether the runs have converged: the test error after every epoch
+    const name = (c: CurveStats) => (c.method === 'fp' ? 'fp' : `${c.method} ${c.bits}/${c.bits}`);
+    lines.push('## Test error (%) after each epoch, mean ± std over seeds', '');
+    lines.push(`| epoch | ${curves.map(name).join(' | ')} |`, `| --- | ${curves.map(() => '---').join(' | ')} |`);
+    for (let e = 0; e < spec.epochs; e++) lines.push(`| ${e + 1} | ${curves.map((c) => (c.epochs[e]?.n ? cellText(c.epochs[e]) : '–')).join(' | ')} |`);
+    lines.push('');
+  }
+  lines.push('## Every run', '', 'Training s: the epochs\' own times added up (wall s also holds evaluation, checkpoints and any time the run was stopped or paused).', '');
+  lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | training s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs) {
     const s = r.summary;
-    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
+    const trainingS = r.curve?.length ? Math.round(r.curve.reduce((a, p) => a + p.epoch_s, 0)) : '–';
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${trainingS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
   }
   const perLayer = runs.filter((r) => r.group !== 'grid');
   if (perLayer.length) {
@@ -112,7 +142,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
  */
 export async function writeResults(out: string, spec: CompareSpec, runs: FinishedRun[], command: string): Promise<void> {
   const meta = versions();
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, versions: r.versions })) }, null, 2)}\n`);
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve, versions: r.versions })) }, null, 2)}\n`);
   const { renderPlot } = await import('./compare-plot');
   const { svg, png } = await renderPlot(spec, gridStats(runs));
   writeFileAtomic(join(out, 'plot.svg'), svg);

@@ -67,9 +67,19 @@ export interface PlannedRun {
   config: RunConfig;
 }
 
-/** A finished run with its summary and the versions of the code that trained it. */
+/** One epoch of a run's learning curve (its `metrics.jsonl` line). */
+export interface EpochPoint {
+  epoch: number;
+  test_error: number;
+  /** Seconds the epoch's training took (with any time the process was paused). */
+  epoch_s: number;
+}
+
+/** A finished run with its summary, its learning curve and the versions of the code that trained it. */
 export interface FinishedRun extends PlannedRun {
   summary: TrainSummary;
+  /** Test error after every epoch (null for runs recorded before curves were). */
+  curve: EpochPoint[] | null;
   versions: Record<string, string> | null;
 }
 
@@ -185,8 +195,21 @@ export interface RunOptions {
   onStart?: (run: PlannedRun, index: number, total: number) => void;
 }
 
-/** A run as `results.json` records it. */
-type RecordedRun = Pick<FinishedRun, 'id' | 'config' | 'summary' | 'versions'>;
+/** A run as `results.json` records it (`curve` absent in results written before curves were). */
+type RecordedRun = Pick<FinishedRun, 'id' | 'config' | 'summary' | 'versions'> & { curve?: EpochPoint[] | null };
+
+/** The learning curve in a run directory's `metrics.jsonl` (the last line of each epoch: a resumed run may repeat one), or null without one. */
+function readCurve(dir: string): EpochPoint[] | null {
+  const file = join(dir, 'metrics.jsonl');
+  if (!existsSync(file)) return null;
+  const byEpoch = new Map<number, EpochPoint>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line) as Partial<EpochPoint>;
+    if (typeof m.epoch === 'number' && typeof m.test_error === 'number') byEpoch.set(m.epoch, { epoch: m.epoch, test_error: m.test_error, epoch_s: m.epoch_s ?? NaN });
+  }
+  return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+}
 
 /**
  * The completed runs that an earlier `results.json` in `out` records, by id: a committed grid
@@ -241,7 +264,8 @@ export async function runComparison(spec: CompareSpec, dataset: ImageDataset, op
     const summary = await runOne(run, dataset, options, recorded.get(run.id), () => options.onStart?.(run, i, queue.length));
     if (!summary) return { finished, stopped: true };
     const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? recorded.get(run.id)?.versions ?? null;
-    const result = { ...run, summary, versions };
+    const curve = readCurve(join(options.out, 'runs', run.id)) ?? recorded.get(run.id)?.curve ?? null;
+    const result = { ...run, summary, curve, versions };
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }
