@@ -15,7 +15,7 @@ describe('srq compare on MNIST', () => {
     const uniform = (k: number) => Math.max(1, Math.round(learned[k]!.summary.average_bits));
     expect(results.runs.map((x) => x.id)).toEqual([
       'mnist-lenet5-fp-s0', 'mnist-lenet5-fp-s1', 'mnist-lenet5-srq-w4a4-s0', 'mnist-lenet5-srq-w4a4-s1',
-      'mnist-lenet5-srq-learned-from4-t2.5-s0', 'mnist-lenet5-srq-learned-from4-t2.5-s1',
+      'mnist-lenet5-srq-learned-from4-t2.5-a30-s0', 'mnist-lenet5-srq-learned-from4-t2.5-a30-s1',
       'mnist-lenet5-srq-lottery-s0', `mnist-lenet5-srq-uniform-w${uniform(0)}a${uniform(0)}-s0`,
       'mnist-lenet5-srq-lottery-s1', `mnist-lenet5-srq-uniform-w${uniform(1)}a${uniform(1)}-s1`,
     ]);
@@ -82,6 +82,7 @@ describe('srq compare on MNIST', () => {
     const out = join(tmp(), 'cmp');
     for (const [args, message] of [
       [['--lottery'], /--lottery needs --learn-bits/],
+      [['--gate-anneal', '2'], /--gate-anneal needs --learn-bits/],
       [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, got "bogus"/],
       [['--bits', '2,2'], /lists an item twice/],
       [['--bits', '9'], /expected an integer from 1 to 8/],

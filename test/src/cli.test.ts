@@ -75,6 +75,8 @@ describe('srq train / eval on MNIST', () => {
     [['train', '--method', 'lsq'], 2, /^srq: option '--method <method>' argument 'lsq' is invalid\. Allowed choices are fp, ste, rq, rq-st, srq\.$/],
     [['train', '--dropbits', '1'], 2, /^srq: option '--dropbits <p>' argument '1' is invalid\. expected a number in \[0, 1\), got "1"\.$/],
     [['train', '--target-bits', '3'], 2, /^srq: --target-bits needs --learn-bits\.$/],
+    [['train', '--gate-anneal', '3'], 2, /^srq: --gate-anneal needs --learn-bits\.$/],
+    [['train', '--learn-bits', '--gate-anneal', '0.5'], 2, /--gate-anneal/],
     [['train', '--sigma-init', '0'], 2, /^srq: option '--sigma-init <r>' argument '0' is invalid\. expected a number in \(0, Infinity\), got "0"\.$/],
     [['frobnicate'], 2, /^srq: unknown command 'frobnicate'/],
     [['eval', '--model-dir', '/nonexistent/run'], 2, /^srq: \/nonexistent\/run is not a run directory \(no run\.json\)\.$/],

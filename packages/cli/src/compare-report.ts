@@ -91,7 +91,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
   lines.push(
     `${runs.length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
       `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}${spec.dropbitsOn && spec.dropbitsOn !== 'both' ? `, on ${spec.dropbitsOn} only` : ''}${spec.dropbitsAnneal ? ', annealed linearly to 0 over each run' : ''}${(spec.dropbitsKeepBits ?? 1) > 1 ? `, never below ${spec.dropbitsKeepBits} bits` : ''}; ` +
-      `rq / rq-st temperature ${spec.temperature}, σ/α at init ${spec.sigmaInit ?? '1/3'}. Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
+      `rq / rq-st temperature ${spec.temperature}, σ/α at init ${spec.sigmaInit ?? '1/3'}${spec.learnBits ? `; learned bits: ${spec.targetBits !== null ? `a model-wide budget of ${spec.targetBits} average bits` : `λ = ${spec.lambda} per bit`}, gates ${(spec.gateAnneal ?? 1) > 1 ? `sharpened ×${spec.gateAnneal} over each run` : 'not annealed'}` : ''}. Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
     '',
   );
   lines.push('## Test error (%), mean ± std over seeds', '');

@@ -45,6 +45,8 @@ export interface CompareSpec {
   learnBits: boolean;
   targetBits: number | null;
   lambda: number;
+  /** Factor by which the learned runs' BitGates sharpen over each run (absent: 1, not at all, as in comparisons made before it existed). */
+  gateAnneal?: number;
   /** Retrain from scratch with the learned bits fixed, beside uniform bits of the same average. */
   lottery: boolean;
   backend: BackendName;
@@ -136,13 +138,14 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
     const from = Math.max(...spec.bits);
     for (const seed of spec.seeds) {
       const target = spec.targetBits === null ? '' : `-t${spec.targetBits}`;
+      const anneal = (spec.gateAnneal ?? 1) > 1 ? `-a${spec.gateAnneal}` : '';
       runs.push({
-        id: `${prefix}-srq-learned-from${from}${target}-s${seed}`,
+        id: `${prefix}-srq-learned-from${from}${target}${anneal}-s${seed}`,
         group: 'learned',
         label: 'srq (learned bits)',
         bits: from,
         seed,
-        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits }),
+        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits, ...((spec.gateAnneal ?? 1) > 1 ? { gateAnneal: spec.gateAnneal } : {}) }),
       });
     }
   }

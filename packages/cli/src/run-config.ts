@@ -20,6 +20,8 @@ export interface RunConfig {
   learnBits: boolean;
   targetBits: number | null;
   lambda: number;
+  /** Factor by which the BitGates sharpen over the run (1: not at all); absent (1) in runs made before it existed. */
+  gateAnneal?: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -39,7 +41,7 @@ export interface RunConfig {
   modelFile?: string | null;
 }
 
-/** The model quantization of a run of `totalSteps` training steps (they set DropBits' annealing). */
+/** The model quantization of a run of `totalSteps` training steps (they set the DropBits and BitGates annealing). */
 export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
   return {
     method: run.method,
@@ -50,7 +52,9 @@ export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
         ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}), ...((run.dropbitsKeepBits ?? 1) > 1 ? { keepBits: run.dropbitsKeepBits } : {}) }
         : null,
     dropBitsOn: run.dropbitsOn,
-    learnBits: run.learnBits ? { lambda: run.lambda, ...(run.targetBits !== null ? { targetBits: run.targetBits } : {}) } : null,
+    learnBits: run.learnBits
+      ? { lambda: run.lambda, ...(run.targetBits !== null ? { targetBits: run.targetBits } : {}), ...((run.gateAnneal ?? 1) > 1 ? { anneal: Math.max(1, totalSteps), annealFactor: run.gateAnneal } : {}) }
+      : null,
     keepFirstLastFloat: run.keepFirstLast,
     perChannel: run.perChannel,
     temperature: run.temperature,

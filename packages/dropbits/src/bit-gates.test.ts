@@ -143,6 +143,70 @@ describe('learning bit-widths on a toy regression', () => {
   });
 });
 
+describe('BitGates annealing', () => {
+  it('sharpens the gate logits by annealFactor^(step/anneal) from seek(position, step), never past the factor', () => {
+    const gates = new BitGates({ bits: 4, anneal: 100, annealFactor: 16, lrScale: 1 });
+    setLogits(gates, [0.5, -0.5, 2]);
+    for (const [step, scale] of [[0, 1], [50, 4], [100, 16], [250, 16]] as const) {
+      gates.seek(step * 64, step);
+      expect(gates.annealScale).toBeCloseTo(scale, 10);
+      expect(gates.logits()).toEqual([0.5, -0.5, 2].map((v) => expect.closeTo(v * scale, 5)));
+    }
+    expect(gates.learnedBits()).toBe(2); // the sign decides, whatever the sharpness
+    const plain = new BitGates({ bits: 4 });
+    plain.seek(640, 10);
+    expect(plain.annealScale).toBe(1);
+    expect(() => new BitGates({ bits: 4, anneal: 1.5 })).toThrow(/anneal = 1.5/);
+    expect(() => new BitGates({ bits: 4, annealFactor: 0.5 })).toThrow(/annealFactor = 0.5/);
+  });
+
+  it('sharpened, the sampled gates are the deterministic ones and the expected bits are the learned bits', () => {
+    const gates = new BitGates({ bits: 4, anneal: 1, annealFactor: 30, lrScale: 1, seed: 3 });
+    setLogits(gates, [-0.4, 0.4, 1]); // learned: bits 2 and 3 on, bit 1 off → 3 bits
+    const agree = (n: number) => {
+      let same = 0;
+      const det = Array.from(gates.keep(false).dataSync()).map((v) => (v > 0.5 ? 1 : 0));
+      for (let i = 0; i < n; i++) if (Array.from(gates.keep(true).dataSync()).every((v, j) => (v > 0.5 ? 1 : 0) === det[j])) same++;
+      return same / n;
+    };
+    const soft = { agree: agree(200), penalty: gates.penalty().dataSync()[0]! };
+    gates.seek(64, 1);
+    const sharp = { agree: agree(200), penalty: gates.penalty().dataSync()[0]! };
+    expect(gates.learnedBits()).toBe(3);
+    expect(soft.agree).toBeLessThan(0.6);
+    expect(sharp.agree).toBeGreaterThan(0.97);
+    expect(Math.abs(soft.penalty - 3)).toBeGreaterThan(0.2);
+    expect(Math.abs(sharp.penalty - 3)).toBeLessThan(0.05);
+  });
+
+  it('a model-wide budget of 2.5 average bits lands on the learned bits when the gates anneal', () => {
+    // six 4-bit gate sets whose task rewards each kept bit (more for later sets) against one budget
+    const run = (anneal: boolean) => {
+      const steps = 300;
+      const sets = Array.from({ length: 6 }, (_, q) => new BitGates({ bits: 4, init: 2, lrScale: 1, seed: 10 + q, ...(anneal ? { anneal: steps } : {}) }));
+      const opt = tf.train.adam(0.05);
+      const vars = sets.map((g) => g.logA);
+      for (let step = 0; step < steps; step++) {
+        for (const g of sets) g.seek(step * 64, step);
+        opt.minimize(() => tf.tidy(() => {
+          const reward = sets.map((g, q) => tf.mul(-0.01 * (q + 1), tf.sum(g.keep(true))));
+          return tf.add(tf.addN(reward), bitBudgetPenalty(sets, { lambda: 1, targetBits: 2.5 })) as tf.Scalar;
+        }), false, vars);
+      }
+      const learned = sets.reduce((a, g) => a + g.learnedBits(), 0) / sets.length;
+      const expected = sets.reduce((a, g) => a + g.penalty().dataSync()[0]!, 0) / sets.length;
+      console.info(`budget 2.5, anneal ${anneal}: learned average ${learned.toFixed(3)}, expected ${expected.toFixed(3)}`);
+      return { learned, expected };
+    };
+    const annealed = run(true);
+    expect(annealed.learned).toBeLessThanOrEqual(2.5);
+    expect(annealed.learned).toBeGreaterThanOrEqual(2.5 - 1 / 6 - 1e-9); // as close as whole bits of six sets allow
+    expect(Math.abs(annealed.learned - annealed.expected)).toBeLessThan(0.1);
+    const plain = run(false);
+    expect(Math.abs(plain.learned - plain.expected)).toBeGreaterThan(Math.abs(annealed.learned - annealed.expected));
+  });
+});
+
 describe('BitGates lrScale', () => {
   it('moves the gate logits lrScale times faster under Adam: at 1e-3 the default (30) drops bits within 150 steps, lrScale 1 does not', () => {
     const run = (lrScale?: number) => {

@@ -22,6 +22,17 @@ export interface BitGatesConfig {
    * hundred.
    */
   lrScale?: number;
+  /**
+   * Training steps over which the gates sharpen (default 0: never). A trainer that calls
+   * {@link BitGates.seek} with the step before every step (as `srq train` does) multiplies the gate
+   * logits by `annealFactor^min(1, step/anneal)`: the hard-concrete noise and temperature shrink by
+   * that factor, so that the sampled gates end as the deterministic ones and the expected bits of the
+   * penalty as the learned bits — a budget then holds for the bit-widths inference uses. Which
+   * gates are on does not change (the sign of the logit), only how sure the sample is.
+   */
+  anneal?: number;
+  /** Factor by which the gates sharpen over `anneal` steps (default 30: at the end a gate is sampled off with probability below 1% once its logit is 0.2 below 0). */
+  annealFactor?: number;
   /** Seed of the gate sampling (advanced on every training call). Default 0. */
   seed?: number;
   /** Variable name prefix. Default `'bit_gates'`. */
@@ -54,11 +65,13 @@ export class BitGates {
   readonly config: ResolvedBitGatesConfig;
   private logAVar: tf.Variable | null = null;
   private readonly seeds: SeedStream;
+  /** The factor on the gate logits at the last {@link seek} (1 without annealing). */
+  private sharpness = 1;
 
   /** @throws {@link DropBitsConfigError} for bits outside 1..8, a negative λ, a target outside [1, bits], … */
   constructor(config: BitGatesConfig) {
     check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { bits: 4 }');
-    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'lrScale', 'seed', 'name']);
+    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'lrScale', 'anneal', 'annealFactor', 'seed', 'name']);
     const { bits } = config;
     check(Number.isInteger(bits) && bits >= 1 && bits <= 8, 'bits', bits, 'an integer from 1 to 8');
     const init = config.init ?? 3;
@@ -69,10 +82,14 @@ export class BitGates {
     check(targetBits === null || (typeof targetBits === 'number' && targetBits >= 1 && targetBits <= bits), 'targetBits', targetBits, `a number from 1 to ${bits}`);
     const lrScale = config.lrScale ?? 30;
     check(typeof lrScale === 'number' && lrScale > 0 && Number.isFinite(lrScale), 'lrScale', lrScale, 'a finite number > 0');
+    const anneal = config.anneal ?? 0;
+    check(Number.isInteger(anneal) && anneal >= 0, 'anneal', anneal, 'a whole number of steps (0: no annealing)');
+    const annealFactor = config.annealFactor ?? 30;
+    check(typeof annealFactor === 'number' && annealFactor >= 1 && Number.isFinite(annealFactor), 'annealFactor', annealFactor, 'a finite number ≥ 1');
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
     const name = config.name ?? 'bit_gates';
-    this.config = { bits, init, lambda, targetBits, lrScale, seed, name };
+    this.config = { bits, init, lambda, targetBits, lrScale, anneal, annealFactor, seed, name };
     this.seeds = new SeedStream(seed);
   }
 
@@ -99,9 +116,15 @@ export class BitGates {
     this.logAVar = tf.tidy(() => make(`${this.config.name}/log_a`, tf.fill([this.size], this.config.init / this.config.lrScale), true));
   }
 
-  /** The gate logits log a (differentiable in the variable). */
+  /** The gate logits log a (differentiable in the variable), sharpened by the annealing. */
   private gateLogits(): tf.Tensor {
-    return this.config.lrScale === 1 ? this.logA : tf.mul(this.logA, this.config.lrScale);
+    const scale = this.config.lrScale * this.sharpness;
+    return scale === 1 ? this.logA : tf.mul(this.logA, scale);
+  }
+
+  /** The factor on the gate logits now: `annealFactor^min(1, step/anneal)` at the last {@link seek}'s step, 1 without annealing. */
+  get annealScale(): number {
+    return this.sharpness;
   }
 
   /**
@@ -112,9 +135,14 @@ export class BitGates {
     return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.gateLogits(), seed) : deterministicHardConcrete(this.gateLogits())));
   }
 
-  /** Moves the random stream of the gate samples to draw `position` (see {@link RegularizedQuantizer.seek}). */
-  seek(position: number): void {
+  /**
+   * Moves the random stream of the gate samples to draw `position` (see {@link RegularizedQuantizer.seek});
+   * with `anneal`, sharpens the gates for training step `step`.
+   */
+  seek(position: number, step?: number): void {
     this.seeds.seek(position);
+    const { anneal, annealFactor } = this.config;
+    if (anneal > 0 && step !== undefined) this.sharpness = annealFactor ** Math.min(1, Math.max(0, step) / anneal);
   }
 
   /** `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). */

@@ -11,12 +11,13 @@ import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
 import { choice, int, list, num } from '../options';
 import { quantConfig } from '../run-config';
-import { penaltyWeight } from './train';
+import { gateAnnealOf, gateAnnealOption, penaltyWeight } from './train';
 import { defaultWorkers } from '../data-parallel';
 
 /** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
-type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda'> & {
+type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'gateAnneal'> & {
   lambda?: number;
+  gateAnneal?: number;
   sigmaInit?: number;
   limit?: number;
   targetBits?: number;
@@ -52,6 +53,7 @@ export function compareCommand(): Command {
     .option('--learn-bits', 'also learn per-layer bit-widths (srq + BitGates from the largest --bits), one run per seed', false)
     .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
     .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
+    .addOption(gateAnnealOption())
     .option('--lottery', 'retrain from scratch with the learned bits fixed, beside uniform bits of the same average (needs --learn-bits)', false)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--workers <n>', 'data-parallel worker threads (default: CPU cores - 1)', int(0))
@@ -71,8 +73,9 @@ export function compareCommand(): Command {
 function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
-  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
-  return { ...fixed, bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
+  const gateAnneal = gateAnnealOf(flags);
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  return { ...fixed, ...(gateAnneal !== undefined ? { gateAnneal } : {}), bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
 async function runCompare(flags: CompareFlags): Promise<void> {
@@ -87,10 +90,10 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
     const kept = (s: CompareSpec) => {
-      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
+      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, gateAnneal: 1, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
       return JSON.stringify(k, Object.keys(k).sort());
     };
-    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits and --lottery may change between runs of it); use another --out.`);
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --gate-anneal and --lottery may change between runs of it); use another --out.`);
   }
   const command = `srq ${process.argv.slice(2).join(' ')}`;
   writeFileAtomic(specFile, `${JSON.stringify({ command, spec }, null, 2)}\n`);

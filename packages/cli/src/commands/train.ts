@@ -28,9 +28,10 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
-type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile'> & {
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile' | 'gateAnneal'> & {
   modelFile?: string;
   lambda?: number;
+  gateAnneal?: number;
   targetBits?: number;
   sigmaInit?: number;
   limit?: number;
@@ -46,6 +47,19 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
 /** λ of the bit penalty: as given, else 0.01 per bit, or the model budget's default with a target. */
 export const penaltyWeight = (lambda: number | undefined, targetBits: number | undefined): number =>
   lambda ?? (targetBits !== undefined ? BUDGET_LAMBDA : 0.01);
+
+/** How much the BitGates sharpen over a run by default (`--gate-anneal`): the budget then holds for the learned bits. */
+export const GATE_ANNEAL = 30;
+
+/** `--gate-anneal` of train and compare: the factor for --learn-bits (default {@link GATE_ANNEAL}); refused without it. */
+export function gateAnnealOf(flags: { learnBits: boolean; gateAnneal?: number }): number | undefined {
+  if (flags.gateAnneal !== undefined && !flags.learnBits) throw new UsageError('--gate-anneal needs --learn-bits.');
+  return flags.learnBits ? (flags.gateAnneal ?? GATE_ANNEAL) : undefined;
+}
+
+/** The `--gate-anneal` option (train and compare). */
+export const gateAnnealOption = (): Option =>
+  new Option('--gate-anneal <factor>', `with --learn-bits: the gates' noise and temperature shrink by this factor over the run, so that the sampled gates end as the deterministic ones and the budget holds for the learned bits (1: off; default ${GATE_ANNEAL})`).argParser(num(1));
 
 
 /** `srq train`. */
@@ -66,6 +80,7 @@ export function trainCommand(): Command {
     .option('--learn-bits', 'learn a bit-width per quantizer (BitGates) from --wbits/--abits', false)
     .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
     .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
+    .addOption(gateAnnealOption())
     .option('--epochs <n>', 'epochs', int(1), TRAIN_DEFAULTS.epochs)
     .option('--batch-size <n>', 'batch size', int(1), TRAIN_DEFAULTS.batchSize)
     .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), TRAIN_DEFAULTS.lr)
@@ -94,6 +109,7 @@ export function trainCommand(): Command {
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
+  const gateAnneal = gateAnnealOf(flags);
   const out = flags.out ?? `runs/${flags.modelFile ? 'model-file' : flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
   const dir = new RunDir(out);
   let run: RunConfig;
@@ -102,9 +118,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, gateAnneal: _gateAnneal, ...fixed } = flags;
     run = {
       ...fixed,
+      ...(gateAnneal !== undefined ? { gateAnneal } : {}),
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (specification §4)
       targetBits: targetBits ?? null,
       lambda: penaltyWeight(lambda, targetBits),
