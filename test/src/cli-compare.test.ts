@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lotteryRuns, planRuns, type CompareSpec, type FinishedRun } from '@srq/cli';
 import { cifarFiles, srq, tmp } from './cli-run';
 
 describe('srq compare on MNIST', () => {
@@ -13,11 +14,13 @@ describe('srq compare on MNIST', () => {
     const results = JSON.parse(r.stdout) as { runs: Array<{ id: string; group: string; config: { layerBits: unknown }; summary: Record<string, unknown> & { bits: Record<string, number>; average_bits: number } }> };
     const learned = results.runs.filter((x) => x.group === 'learned');
     const uniform = (k: number) => Math.max(1, Math.round(learned[k]!.summary.average_bits));
+    // uniform bits of the learned average: the grid's srq run when the grid has those bits (4)
+    const uniformId = (k: number) => (uniform(k) === 4 ? `mnist-lenet5-srq-w4a4-s${k}` : `mnist-lenet5-srq-uniform-w${uniform(k)}a${uniform(k)}-s${k}`);
     expect(results.runs.map((x) => x.id)).toEqual([
       'mnist-lenet5-fp-s0', 'mnist-lenet5-fp-s1', 'mnist-lenet5-srq-w4a4-s0', 'mnist-lenet5-srq-w4a4-s1',
       'mnist-lenet5-srq-learned-from4-t2.5-a30-s0', 'mnist-lenet5-srq-learned-from4-t2.5-a30-s1',
-      'mnist-lenet5-srq-lottery-s0', `mnist-lenet5-srq-uniform-w${uniform(0)}a${uniform(0)}-s0`,
-      'mnist-lenet5-srq-lottery-s1', `mnist-lenet5-srq-uniform-w${uniform(1)}a${uniform(1)}-s1`,
+      'mnist-lenet5-srq-lottery-s0', uniformId(0),
+      'mnist-lenet5-srq-lottery-s1', uniformId(1),
     ]);
     for (const run of results.runs) for (const key of ['test_error', 'model_bytes', 'bops_per_image', 'average_bits', 'bits']) expect(run.summary).toHaveProperty(key);
     for (const run of results.runs) expect(run).toHaveProperty('versions.node', process.version); // of the code that trained it
@@ -94,5 +97,27 @@ describe('srq compare on MNIST', () => {
       expect(r.stderr).toMatch(message);
     }
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('the lottery check', () => {
+  const spec: CompareSpec = {
+    dataset: 'mnist', model: 'lenet5', methods: ['srq'], bits: [2, 4], seeds: [0], epochs: 10, batchSize: 128, lr: 1e-3,
+    dropbits: 0.05, dropbitsGranularity: 'element', temperature: 1, sigmaInit: null, limit: null, learnBits: true, targetBits: 2.5,
+    lambda: 1, gateAnneal: 30, lottery: true, backend: 'wasm', dataDir: null, cacheDir: null,
+  };
+  const learned = (average: number): FinishedRun => {
+    const run = planRuns(spec).find((r) => r.group === 'learned')!;
+    return { ...run, curve: null, versions: null, summary: { average_bits: average, bits: { 'conv1/weights': 2 } } as unknown as FinishedRun['summary'] };
+  };
+
+  it('uses the grid run of the uniform bits when the grid has one, instead of training it again', () => {
+    expect(planRuns(spec).map((r) => r.id)).toEqual(['mnist-lenet5-srq-w2a2-s0', 'mnist-lenet5-srq-w4a4-s0', 'mnist-lenet5-srq-learned-from4-t2.5-a30-s0']);
+    const [lottery, twin] = lotteryRuns(spec, learned(2.43));
+    expect(lottery!.config.layerBits).toEqual({ 'conv1/weights': 2 });
+    expect(twin).toMatchObject({ id: 'mnist-lenet5-srq-w2a2-s0', group: 'uniform', bits: 2 });
+    expect(twin!.config).toEqual(planRuns(spec)[0]!.config);
+    // 3 uniform bits are not in the grid: a run of their own
+    expect(lotteryRuns(spec, learned(2.5))[1]).toMatchObject({ id: 'mnist-lenet5-srq-uniform-w3a3-s0', group: 'uniform', bits: 3 });
   });
 });

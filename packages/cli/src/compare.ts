@@ -152,11 +152,16 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
   return runs;
 }
 
-/** The lottery-ticket runs for one learned run: its bits fixed, from scratch; and uniform bits of the same average. */
+/**
+ * The lottery-ticket runs for one learned run: its bits fixed, from scratch; and uniform bits of the
+ * same average — the grid's srq run of those bits and that seed when the grid has one (the same
+ * configuration: it is not trained twice).
+ */
 export function lotteryRuns(spec: CompareSpec, learned: FinishedRun): PlannedRun[] {
   const bits = learned.summary.bits;
   const uniform = Math.max(1, Math.round(learned.summary.average_bits));
   const prefix = `${spec.dataset}-${spec.model}`;
+  const gridTwin = spec.methods.includes('srq') && spec.bits.includes(uniform);
   return [
     {
       id: `${prefix}-srq-lottery-s${learned.seed}`,
@@ -167,7 +172,7 @@ export function lotteryRuns(spec: CompareSpec, learned: FinishedRun): PlannedRun
       config: runConfig(spec, 'srq', learned.bits, learned.seed, { layerBits: bits }),
     },
     {
-      id: `${prefix}-srq-uniform-w${uniform}a${uniform}-s${learned.seed}`,
+      id: gridTwin ? `${prefix}-srq-w${uniform}a${uniform}-s${learned.seed}` : `${prefix}-srq-uniform-w${uniform}a${uniform}-s${learned.seed}`,
       group: 'uniform',
       label: `srq (uniform ${uniform} bits)`,
       bits: uniform,

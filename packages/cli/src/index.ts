@@ -5,5 +5,6 @@ export { evaluate } from './evaluate';
 export { quantConfig, type RunConfig } from './run-config';
 export { UsageError, handleError, EXIT } from './errors';
 export { TRAIN_DEFAULTS } from './commands/train';
+export { planRuns, lotteryRuns, COMPARE_METHODS, type CompareSpec, type CompareMethod, type PlannedRun, type FinishedRun, type EpochPoint } from './compare';
 export { benchTraining, benchInference, benchSoak, stockLenet5, type BenchOptions } from './bench';
 export { DataParallel, trainStep, batchLoss, shardGradients, reseededTopology, type ReplicaRecipe, type StepResult } from './data-parallel';
