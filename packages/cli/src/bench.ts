@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataParallel, trainStep } from './data-parallel';
+import { median } from './stats';
 import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
 import { backendMemory, enableSrqWasm, srqWasmEnabled, STOCK_KERNELS } from '@srq/backends';
 import { exportPacked, integerKernelAvailable, loadPackedModel, toOnnx, ZOO, type ModelQuantConfig, type ZooName } from '@srq/models';
@@ -88,11 +89,6 @@ async function withSetting<T>(setting: BenchSetting, fn: () => Promise<T> | T): 
   }
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /**
  * Training throughput of several model configurations, measured in one process and interleaved

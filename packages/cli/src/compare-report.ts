@@ -4,14 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@srq/models';
 import type { CompareSpec, FinishedRun } from './compare';
+import { meanStd, median } from './stats';
 
-/** Mean and sample standard deviation (n − 1; NaN for one value). */
-export function meanStd(values: number[]): { mean: number; std: number; n: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, std, n };
-}
 
 /** One cell of the method × bits table. */
 export interface CellStats {
@@ -112,12 +106,12 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
     for (let e = 0; e < spec.epochs; e++) lines.push(`| ${e + 1} | ${curves.map((c) => (c.epochs[e]?.n ? cellText(c.epochs[e]) : '–')).join(' | ')} |`);
     lines.push('');
   }
-  lines.push('## Every run', '', 'Training s: the epochs\' own times added up (wall s also holds evaluation, checkpoints and any time the run was stopped or paused).', '');
-  lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | training s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause.', '');
+  lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs) {
     const s = r.summary;
-    const trainingS = r.curve?.length ? Math.round(r.curve.reduce((a, p) => a + p.epoch_s, 0)) : '–';
-    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${trainingS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
+    const epochS = r.curve?.length ? Math.round(median(r.curve.map((p) => p.epoch_s))) : '–';
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
   }
   const perLayer = runs.filter((r) => r.group !== 'grid');
   if (perLayer.length) {
