@@ -4,6 +4,7 @@ import { conv2dBackpropInputConfig } from './wasm/conv2d-backprop-input';
 import { batchMatMulConfig } from './wasm/batch-mat-mul';
 import { maxPoolGradConfig } from './wasm/max-pool-grad';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
+import { identityConfig } from './wasm/identity';
 import { depthwiseConv2dBackpropFilterConfig, depthwiseConv2dBackpropInputConfig } from './wasm/depthwise-conv2d-backprop';
 import { STOCK_KERNELS } from './stock-kernels';
 import { FUSED_SRQ_KERNELS } from './fused-srq-kernel';
@@ -11,7 +12,7 @@ import { INT_CONV_KERNELS } from './int-conv-kernel';
 
 /** The kernels that make a backend train quantized conv nets fast, per backend. */
 export const TRAINING_KERNELS: Record<'wasm' | 'cpu', tf.KernelConfig[]> = {
-  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, depthwiseConv2dBackpropInputConfig, depthwiseConv2dBackpropFilterConfig, batchMatMulConfig, maxPoolGradConfig, unsortedSegmentSumConfig, ...FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'wasm')],
+  wasm: [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, depthwiseConv2dBackpropInputConfig, depthwiseConv2dBackpropFilterConfig, batchMatMulConfig, maxPoolGradConfig, unsortedSegmentSumConfig, identityConfig, ...FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'wasm')],
   cpu: FUSED_SRQ_KERNELS.filter((k) => k.backendName === 'cpu'),
 };
 

@@ -138,6 +138,26 @@ describe('wasm training kernels match the CPU backend', () => {
     expect(out.some((v) => v !== 0)).toBe(true);
   });
 
+  it('Identity shares the memory of its input: the same values, alive after the input is disposed, freed with the last reference', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.engine().backend;
+    const dataIds = backend.numDataIds();
+    const x = tf.tensor2d([[1.5, -2], [3, 0.25]]);
+    const y = tf.clone(x); // the Identity kernel
+    expect(backend.numDataIds()).toBe(dataIds + 1); // one buffer for both
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2, 3, 0.25]);
+    y.dispose();
+    expect(backend.numDataIds()).toBe(dataIds);
+    // what tfjs keeps for a gradient is such a reference: the gradient is the same
+    const v = tf.randomNormal([3, 8, 8, 2], 0, 1, 'float32', 9);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), a)))(v);
+    const want = tf.tidy(() => tf.mul(tf.add(tf.relu(v), tf.mul(tf.step(v), v)), 1));
+    expect(maxRelError(g.dataSync() as Float32Array, want.dataSync() as Float32Array)).toBe(0);
+    tf.dispose([v, g, want]);
+    expect(backend.numDataIds()).toBe(dataIds);
+  });
+
   it('frees every intermediate', async () => {
     await tf.setBackend('wasm');
     grads(CASES[3]!, 1); // warm-up
