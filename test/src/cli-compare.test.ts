@@ -25,6 +25,10 @@ describe('srq compare on MNIST', () => {
     for (const run of results.runs) for (const key of ['test_error', 'model_bytes', 'bops_per_image', 'average_bits', 'bits']) expect(run.summary).toHaveProperty(key);
     for (const run of results.runs) expect(run).toHaveProperty('versions.node', process.version); // of the code that trained it
     expect(results.runs.find((x) => x.id.endsWith('lottery-s0'))!.config.layerBits).toEqual(learned[0]!.summary.bits); // retrained with the learned bits fixed
+    for (const run of learned) {
+      expect(run.summary.average_bits).toBeLessThanOrEqual(2.5); // the budget holds for the learned bits
+      expect(run.summary).toHaveProperty('budget_dropped_bits');
+    }
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toMatch(/\| fp \(32\/32\) \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
     expect(md).toMatch(/\| srq \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);

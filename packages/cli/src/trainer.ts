@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { batchCount, batches, imageSize, subset, type ImageDataset } from '@srq/datasets';
-import { modelReport, ZOO } from '@srq/models';
+import { fitModelBitBudget, modelReport, ZOO } from '@srq/models';
 import { DataParallel, defaultWorkers, trainStep, type ReplicaRecipe, type StepResult } from './data-parallel';
 import { WorkerError } from './errors';
 import { loadUserModel } from './user-model';
@@ -30,6 +30,8 @@ export interface TrainSummary {
   /** Mean learned bits over the quantized tensors (32 for a float model). */
   average_bits: number;
   status: 'completed' | 'interrupted' | 'nan';
+  /** Learned bits with a budget (`targetBits`): how many bits were dropped after training to keep it (`fitModelBitBudget`). */
+  budget_dropped_bits?: number;
   backend: string;
   /** Threads that computed (data-parallel workers + the main thread). */
   threads: number;
@@ -158,6 +160,13 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   if (status === 'interrupted') {
     await dir.saveCheckpoint(model, optimizer, { epoch, step, partial: true, wallSeconds: wall, workers });
   }
+  // the budget constrained the expected bits; the learned bits inference uses must keep it too
+  const budgeted = status === 'completed' && run.learnBits && run.targetBits !== null;
+  const dropped = budgeted ? fitModelBitBudget(model, run.targetBits!) : 0;
+  if (dropped > 0) {
+    lastTestError = null; // evaluated again below, on the bits kept
+    if (!options.quiet) process.stderr.write(`srq: dropped ${dropped} learned bit${dropped === 1 ? '' : 's'} to keep the budget of ${run.targetBits} average bits\n`);
+  }
   await dir.saveModel(model);
   const report = modelReport(model);
   const summary: TrainSummary = {
@@ -171,6 +180,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
     bops_per_image: report.bopsPerImage,
     average_bits: report.averageBits,
     status,
+    ...(budgeted ? { budget_dropped_bits: dropped } : {}),
     backend: options.backend,
     threads: workers + 1,
     config: run,

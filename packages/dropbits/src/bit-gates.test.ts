@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Quantizer } from '@srq/quantizers';
 import { describe, expect, it } from 'vitest';
 import { BitGates } from './bit-gates';
-import { bitBudgetPenalty } from './budget';
+import { bitBudgetPenalty, fitBitBudget } from './budget';
 import { DropBitsConfigError } from './errors';
 import { regularize } from './regularized-quantizer';
 
@@ -241,5 +241,27 @@ describe('bitBudgetPenalty', () => {
     const { grads } = tf.variableGrads(() => bitBudgetPenalty([a, b], { lambda: 1, targetBits: 1 }), [a.logA, b.logA]);
     for (const v of [a.logA, b.logA]) expect(Array.from(grads[v.name]!.dataSync()).every((g) => g > 0)).toBe(true);
     expect(() => bitBudgetPenalty([a, b], { lambda: 1, targetBytes: 10 })).toThrow(/targetBytes = 10; allowed: only together with sizes/);
+  });
+});
+
+describe('fitBitBudget', () => {
+  it('drops the least certain kept bits, lowest first, until the learned bits keep the budget', () => {
+    const a = new BitGates({ bits: 4 });
+    const b = new BitGates({ bits: 4 });
+    const c = new BitGates({ bits: 2 });
+    setLogits(a, [0.3, 2, 5]); // 4 bits; its lowest kept bit (gate 1) is the least certain of all
+    setLogits(b, [-1, 0.8, 4]); // 3 bits (gate 1 off); next to drop: gate 2 at 0.8
+    setLogits(c, [1.5]); // 2 bits
+    expect(fitBitBudget([a, b, c], { targetBits: 3 })).toBe(0); // (4 + 3 + 2)/3 = 3: kept
+    expect(fitBitBudget([a, b, c], { targetBits: 2.5 })).toBe(2); // a's gate 1 (0.3), then b's gate 2 (0.8)
+    expect([a.learnedBits(), b.learnedBits(), c.learnedBits()]).toEqual([3, 2, 2]);
+    expect(a.logits()[0]).toBeCloseTo(-0.1, 5);
+    expect(b.logits()[1]).toBeCloseTo(-0.1, 5);
+    expect(a.logits()[1]).toBeCloseTo(2, 5); // the other gates are untouched
+    // weighted by size (100, 100 and 1000 elements at 3, 2 and 2 bits: 2.08 average): c's bit (logit 1.5) goes
+    expect(fitBitBudget([a, b, c], { targetBits: 2, sizes: [100, 100, 1000] })).toBe(1);
+    expect([a.learnedBits(), b.learnedBits(), c.learnedBits()]).toEqual([3, 2, 1]);
+    expect(fitBitBudget([a, b, c], { targetBits: 1 })).toBe(3); // down to 1 bit everywhere, no further
+    expect([a, b, c].map((g) => g.learnedBits())).toEqual([1, 1, 1]);
   });
 });

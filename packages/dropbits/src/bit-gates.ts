@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient, type CodeMask, type Grid, type Quantizer, type VariableFactory } from '@srq/quantizers';
 import { check, checkKnownFields } from './errors';
-import { deterministicHardConcrete, probabilityNonZero, sampleHardConcrete } from './hard-concrete';
+import { deterministicHardConcrete, HARD_CONCRETE, probabilityNonZero, sampleHardConcrete } from './hard-concrete';
 import { SeedStream } from './seeds';
 
 /** Configuration of {@link BitGates}. */
@@ -25,10 +25,11 @@ export interface BitGatesConfig {
   /**
    * Training steps over which the gates sharpen (default 0: never). A trainer that calls
    * {@link BitGates.seek} with the step before every step (as `srq train` does) multiplies the gate
-   * logits by `annealFactor^min(1, step/anneal)`: the hard-concrete noise and temperature shrink by
-   * that factor, so that the sampled gates end as the deterministic ones and the expected bits of the
-   * penalty as the learned bits — a budget then holds for the bit-widths inference uses. Which
-   * gates are on does not change (the sign of the logit), only how sure the sample is.
+   * logits by k = `annealFactor^min(1, step/anneal)` and divides the hard-concrete temperature by k:
+   * `P(z > 0) = Sigmoid(k·log a - (β/k)·log(-γ/ζ))`, so that the sampled gates end as the
+   * deterministic ones and the expected bits of the penalty as the learned bits — a budget then
+   * holds for the bit-widths inference uses. Which gates are on does not change (the sign of the
+   * logit), only how sure the sample is.
    */
   anneal?: number;
   /** Factor by which the gates sharpen over `anneal` steps (default 30: at the end a gate is sampled off with probability below 1% once its logit is 0.2 below 0). */
@@ -132,7 +133,12 @@ export class BitGates {
    * deterministic ones at inference.
    */
   keep(training: boolean, seed = this.seeds.next()): tf.Tensor {
-    return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.gateLogits(), seed) : deterministicHardConcrete(this.gateLogits())));
+    return tf.tidy(() => reverseCumprod(training ? sampleHardConcrete(this.gateLogits(), seed, this.temperature()) : deterministicHardConcrete(this.gateLogits())));
+  }
+
+  /** The hard-concrete temperature in use: β, divided by the annealing's factor. */
+  private temperature(): number {
+    return HARD_CONCRETE.beta / this.sharpness;
   }
 
   /**
@@ -145,9 +151,18 @@ export class BitGates {
     if (anneal > 0 && step !== undefined) this.sharpness = annealFactor ** Math.min(1, Math.max(0, step) / anneal);
   }
 
-  /** `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). */
+  /**
+   * `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). Sharpened gates (`anneal`)
+   * give the value; its gradient is that of the gates unsharpened, which does not vanish: a
+   * sharpened gate far on one side of 0 is certain, and would otherwise no longer feel the penalty.
+   */
   keepProbabilities(): tf.Tensor {
-    return tf.tidy(() => reverseCumprod(probabilityNonZero(this.gateLogits())));
+    return tf.tidy(() => {
+      const sharp = reverseCumprod(probabilityNonZero(this.gateLogits(), this.temperature()));
+      if (this.sharpness === 1) return sharp;
+      const plain = reverseCumprod(probabilityNonZero(tf.mul(this.logA, this.config.lrScale)));
+      return tf.add(plain, stopGradient(() => tf.sub(sharp, plain)));
+    });
   }
 
   /** Expected number of bits `1 + Σ_j P(keep_j)`, a differentiable scalar. */
@@ -170,6 +185,27 @@ export class BitGates {
     let bits = 1;
     for (let j = this.size - 1; j >= 0 && z[j]! > ON; j--) bits++;
     return bits;
+  }
+
+  /** The logit of the gate of the lowest bit the learned bit-width keeps (the next to drop), or null at 1 bit. */
+  lowestKeptLogit(): number | null {
+    const bits = this.learnedBits();
+    return bits > 1 ? this.logits()[this.config.bits - bits]! / this.sharpness : null;
+  }
+
+  /**
+   * Closes the gate of the lowest kept bit (its logit set to at most -0.1): the learned bit-width
+   * drops by one. For fitting a budget after training ({@link fitBitBudget}).
+   * @returns false at 1 bit (nothing to drop)
+   */
+  dropLowestBit(): boolean {
+    const bits = this.learnedBits();
+    if (bits <= 1) return false;
+    const j = this.config.bits - bits;
+    const values = Array.from(this.logA.dataSync());
+    values[j] = Math.min(values[j]!, -0.1 / this.config.lrScale);
+    tf.tidy(() => this.logA.assign(tf.tensor1d(values)));
+    return true;
   }
 
   /** The codes inference will use: those of the learned bit-width's sub-grid. */

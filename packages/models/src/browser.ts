@@ -11,7 +11,7 @@ export { QConv2DTranspose, type QConv2DTransposeArgs } from './q-conv2d-transpos
 export { QEmbedding, type QEmbeddingArgs } from './q-embedding';
 export { ACTIVATION_NAMES, applyActivation, defaultActivationQuant, activationMax, type ActivationOptions, type ActivationQuantKind } from './activations';
 export { QActivation, type QActivationArgs } from './q-activation';
-export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
+export { QuantPlan, ModelConfigError, MODEL_METHODS, BUDGET_LAMBDA, validateModelQuantConfig, fitModelBitBudget, type ModelMethod, type ModelQuantConfig } from './model-quant-config';
 export { lenet5, vgg7, resnet20, ZOO, type ZooName, type ZooOptions } from './zoo';
 export { mobilenetv2, mobilenetv2Float } from './mobilenetv2';
 export { ModelFileError } from './model-file';

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BitGates, bitBudgetPenalty, DropBits, type BitGatesConfig, type DropBitsConfig } from '@srq/dropbits';
+import { BitGates, bitBudgetPenalty, DropBits, fitBitBudget, type BitGatesConfig, type DropBitsConfig } from '@srq/dropbits';
 import { ConfigError, QUANTIZER_METHODS, resolveQuantizerConfig, type QuantizerMethod } from '@srq/quantizers';
 import type { TensorQuantConfig } from './quant-config';
 import type { QuantSlot } from './quant-slot';
@@ -133,10 +133,7 @@ export class QuantPlan {
   attachBitBudget(model: tfl.LayersModel): void {
     const learn = this.config.learnBits;
     if (!learn || learn.targetBits === undefined || this.method === 'fp') return;
-    const gated = model.layers.flatMap((layer) => {
-      const gates = (layer as unknown as { slot?: QuantSlot | null }).slot?.regularized.regularizer;
-      return gates instanceof BitGates ? [{ layer, gates }] : [];
-    });
+    const gated = gatedLayers(model);
     if (!gated.length) return;
     const options = { lambda: learn.lambda ?? BUDGET_LAMBDA, targetBits: learn.targetBits };
     const gates = gated.map((g) => g.gates);
@@ -160,6 +157,26 @@ export class QuantPlan {
       bitGates: learnBits ? this.gatesConfig(learnBits, seed) : null,
     };
   }
+}
+
+/** The layers of a model whose quantizer learns its bits, with their gates. */
+function gatedLayers(model: tfl.LayersModel): { layer: tfl.layers.Layer; gates: BitGates }[] {
+  return model.layers.flatMap((layer) => {
+    const gates = (layer as unknown as { slot?: QuantSlot | null }).slot?.regularized.regularizer;
+    return gates instanceof BitGates ? [{ layer, gates }] : [];
+  });
+}
+
+/**
+ * Makes a trained model's learned bit-widths keep a model-wide budget of `targetBits` average bits
+ * (as `learnBits.targetBits` averages them: over its quantizers): closes the least certain gates
+ * until they do ({@link fitBitBudget}). Call it after training, then evaluate; `srq train` does.
+ *
+ * @returns how many bits were dropped (0 when the learned bits already keep the budget)
+ */
+export function fitModelBitBudget(model: tfl.LayersModel, targetBits: number): number {
+  const gates = gatedLayers(model).map((g) => g.gates);
+  return gates.length ? fitBitBudget(gates, { targetBits }) : 0;
 }
 
 /** Default λ of the model's bit budget (`learnBits.targetBits`): large, since it is a constraint. */
