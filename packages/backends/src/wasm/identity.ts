@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * `Identity` for the wasm backend without a copy: the output shares the input's memory (one more
  * reference, as the backend's own `Reshape` does). tfjs runs it to keep every tensor a gradient
- * needs (`saveTensorsForBackwardMode`): the stock kernel copied each of them, some 60 copies of
- * up to a batch's activations per LeNet-5 training step. No wasm kernel writes into its inputs,
+ * needs (`saveTensorsForBackwardMode`): the stock kernel copied each of them, 57 copies of up to
+ * a batch's activations per LeNet-5 training step (`srq bench --profile`). No wasm kernel writes into its inputs,
  * so sharing is safe; the values are the same bits.
  */
 export const identityConfig: tf.KernelConfig = {
