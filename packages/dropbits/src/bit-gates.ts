@@ -32,7 +32,7 @@ export interface BitGatesConfig {
    * logit), only how sure the sample is.
    */
   anneal?: number;
-  /** Factor by which the gates sharpen over `anneal` steps (default 30: at the end a gate is sampled off with probability below 1% once its logit is 0.2 below 0). */
+  /** Factor by which the gates sharpen over `anneal` steps (default 30: at the end a gate whose logit is 0.2 or more from 0 is sampled on its other side less than 1% of the time). */
   annealFactor?: number;
   /** Seed of the gate sampling (advanced on every training call). Default 0. */
   seed?: number;
