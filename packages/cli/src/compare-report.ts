@@ -6,7 +6,6 @@ import { writeFileAtomic } from '@srq/models';
 import type { CompareSpec, FinishedRun } from './compare';
 import { meanStd, median } from './stats';
 
-
 /** One cell of the method × bits table. */
 export interface CellStats {
   method: string;

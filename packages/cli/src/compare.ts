@@ -73,7 +73,7 @@ export interface PlannedRun {
 export interface EpochPoint {
   epoch: number;
   test_error: number;
-  /** Seconds the epoch's training took (with any time the process was paused). */
+  /** Seconds the epoch took: training and its test evaluation, with any time the process was paused. */
   epoch_s: number;
 }
 
@@ -138,14 +138,15 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
     const from = Math.max(...spec.bits);
     for (const seed of spec.seeds) {
       const target = spec.targetBits === null ? '' : `-t${spec.targetBits}`;
-      const anneal = (spec.gateAnneal ?? 1) > 1 ? `-a${spec.gateAnneal}` : '';
+      const annealed = (spec.gateAnneal ?? 1) > 1;
+      const anneal = annealed ? `-a${spec.gateAnneal}` : '';
       runs.push({
         id: `${prefix}-srq-learned-from${from}${target}${anneal}-s${seed}`,
         group: 'learned',
         label: 'srq (learned bits)',
         bits: from,
         seed,
-        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits, ...((spec.gateAnneal ?? 1) > 1 ? { gateAnneal: spec.gateAnneal } : {}) }),
+        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits, ...(annealed ? { gateAnneal: spec.gateAnneal } : {}) }),
       });
     }
   }
