@@ -47,6 +47,18 @@ describe('srq compare on MNIST', () => {
     expect(committed.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs).toEqual(results.runs);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(table);
+    // a command over part of the grid trains nothing and keeps every other run in the results
+    const part = srq(['compare', '--out', out, '--limit', '256', '--methods', 'fp', '--bits', '4', '--seeds', '0', '--workers', '0', '--quiet']);
+    expect(part.status, part.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs).toEqual(results.runs);
+    const partMd = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(partMd).toMatch(/\| srq \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
+    expect(partMd).toContain('Made by these commands, in order:');
+    expect(partMd).toContain(`- \`srq ${args.join(' ')}\`\n- \`srq compare --out ${out} --limit 256 --methods fp --bits 4 --seeds 0 --workers 0 --quiet\`\n\n10 runs:`); // the latest last
+    expect(partMd).toContain('learned bits: a model-wide budget of 2.5 average bits, gates sharpened ×30 over each run');
+    expect(partMd).not.toContain('srq+dropbits'); // no such runs, no such settings
+    const everyRun = partMd.split('## Every run')[1]!.split('## Learned')[0]!;
+    expect(everyRun.match(/^\| mnist-lenet5-/gm)).toHaveLength(new Set(results.runs.map((x) => x.id)).size); // a grid run that is also the lottery's uniform run: one row
     // other settings in the same directory are refused, nothing is overwritten
     const before = readFileSync(join(out, 'results.md'), 'utf8');
     const other = srq([...args, '--epochs', '2']);

@@ -1,10 +1,8 @@
-import { createRequire } from 'node:module';
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { writeFileAtomic } from '@srq/models';
-import type { CompareSpec, FinishedRun } from './compare';
+import { COMPARE_METHODS, type CompareSpec, type FinishedRun } from './compare';
 import { meanStd, median } from './stats';
+import { versions } from './versions';
 
 /** One cell of the method × bits table. */
 export interface CellStats {
@@ -50,41 +48,46 @@ const pct = (v: number) => v.toFixed(2);
 const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
-/** Versions of Node, the @srq packages and tfjs, and the git commit of the code when it runs from a checkout. */
-export function versions(): Record<string, string> {
-  const require = createRequire(import.meta.url);
-  const version = (name: string) => {
-    try {
-      return (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      return 'unknown';
-    }
-  };
-  const out: Record<string, string> = { node: process.version };
-  for (const name of ['@srq/cli', '@srq/models', '@srq/quantizers', '@srq/dropbits', '@srq/backends', '@srq/datasets', '@tensorflow/tfjs-core']) out[name] = version(name);
-  try {
-    // the checkout this code runs from (not the working directory), marked when its code (packages/
-    // and the lockfile; not results or docs) has uncommitted changes
-    const cwd = dirname(fileURLToPath(import.meta.url));
-    const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    out.commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no', '--', ':(top)packages', ':(top)package.json', ':(top)package-lock.json') ? '+uncommitted changes' : ''}`;
-  } catch {
-    // not a git checkout (an installed package)
-  }
-  return out;
+/**
+ * The spec widened to every run the results hold: a directory filled by several commands (other
+ * `--methods`, `--bits` or `--seeds`) reports all of their grid methods, bits and seeds.
+ */
+export function coveredSpec(spec: CompareSpec, runs: FinishedRun[]): CompareSpec {
+  const grid = runs.filter((r) => r.group === 'grid');
+  const methods = COMPARE_METHODS.filter((m) => spec.methods.includes(m) || grid.some((r) => r.label === m)); // one order, whichever command wrote last
+  const bits = [...new Set([...spec.bits, ...grid.filter((r) => r.label !== 'fp').map((r) => r.bits)])].sort((a, b) => a - b);
+  const seeds = [...new Set([...spec.seeds, ...runs.map((r) => r.seed)])].sort((a, b) => a - b);
+  return { ...spec, methods, bits, seeds };
 }
 
-/** The results page of a comparison (markdown). */
-export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command: string, meta: Record<string, string>): string {
+/** The distinct values of `describe` over `runs`, joined (each run set by the command that trained it). */
+const distinct = (runs: FinishedRun[], describe: (r: FinishedRun) => string) => [...new Set(runs.map(describe))].join('; ');
+
+/** What the runs' methods were set to, for the settings that only some methods read. */
+function methodSettings(spec: CompareSpec, runs: FinishedRun[]): string {
+  const parts: string[] = [];
+  if (runs.some((r) => r.label === 'srq+dropbits'))
+    parts.push(`srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}${spec.dropbitsOn && spec.dropbitsOn !== 'both' ? `, on ${spec.dropbitsOn} only` : ''}${spec.dropbitsAnneal ? ', annealed linearly to 0 over each run' : ''}${(spec.dropbitsKeepBits ?? 1) > 1 ? `, never below ${spec.dropbitsKeepBits} bits` : ''}`);
+  const relaxed = runs.filter((r) => r.config.method === 'rq' || r.config.method === 'rq-st');
+  if (relaxed.length) parts.push(`rq / rq-st ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
+  const learned = runs.filter((r) => r.group === 'learned');
+  if (learned.length)
+    parts.push(`learned bits: ${distinct(learned, (r) => `${r.config.targetBits !== null ? `a model-wide budget of ${r.config.targetBits} average bits` : `λ = ${r.config.lambda} per bit`}, gates ${(r.config.gateAnneal ?? 1) > 1 ? `sharpened ×${r.config.gateAnneal} over each run` : 'not annealed'}`)}`);
+  return parts.map((p) => `; ${p}`).join('');
+}
+
+/** The results page of a comparison (markdown): every run in `runs`, made by `commands` in order. */
+export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], commands: string[], meta: Record<string, string>): string {
+  const spec = coveredSpec(commandSpec, runs);
   const stats = gridStats(runs);
   const methods = spec.methods;
   const lines: string[] = [];
   lines.push(`# ${spec.model} on ${spec.dataset}: test error by method and bits`, '');
-  lines.push(`Made by \`${command}\`.`, '');
+  lines.push(commands.length === 1 ? `Made by \`${commands[0]}\`.` : `Made by these commands, in order:\n\n${commands.map((c) => `- \`${c}\``).join('\n')}`, '');
   lines.push(
-    `${runs.length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
-      `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}; srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}${spec.dropbitsOn && spec.dropbitsOn !== 'both' ? `, on ${spec.dropbitsOn} only` : ''}${spec.dropbitsAnneal ? ', annealed linearly to 0 over each run' : ''}${(spec.dropbitsKeepBits ?? 1) > 1 ? `, never below ${spec.dropbitsKeepBits} bits` : ''}; ` +
-      `rq / rq-st temperature ${spec.temperature}, σ/α at init ${spec.sigmaInit ?? '1/3'}${spec.learnBits ? `; learned bits: ${spec.targetBits !== null ? `a model-wide budget of ${spec.targetBits} average bits` : `λ = ${spec.lambda} per bit`}, gates ${(spec.gateAnneal ?? 1) > 1 ? `sharpened ×${spec.gateAnneal} over each run` : 'not annealed'}` : ''}. Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
+    `${new Set(runs.map((r) => r.id)).size} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
+      `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}${methodSettings(spec, runs)}. ` +
+      `Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
     '',
   );
   lines.push('## Test error (%), mean ± std over seeds', '');
@@ -107,7 +110,8 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
   }
   lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause.', '');
   lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of runs) {
+  for (const r of runs.filter((x, i) => runs.findIndex((y) => y.id === x.id) === i)) {
+    // once per run: the lottery's uniform run may be a grid run
     const s = r.summary;
     const epochS = r.curve?.length ? Math.round(median(r.curve.map((p) => p.epoch_s))) : '–';
     lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
@@ -130,15 +134,17 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], command:
 }
 
 /**
- * Writes `results.md`, `results.json` (every run: its configuration and summary, with the spec,
- * the command and the versions) and the plot into `out`, each atomically.
+ * Writes `results.md`, `results.json` (every run: its configuration and summary, with the spec
+ * widened to the runs, the commands that made them — the last is `command` — and the versions) and
+ * the plot into `out`, each atomically.
  */
-export async function writeResults(out: string, spec: CompareSpec, runs: FinishedRun[], command: string): Promise<void> {
+export async function writeResults(out: string, commandSpec: CompareSpec, runs: FinishedRun[], commands: string[]): Promise<void> {
   const meta = versions();
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve, versions: r.versions })) }, null, 2)}\n`);
+  const spec = coveredSpec(commandSpec, runs);
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command: commands.at(-1), commands, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve, versions: r.versions })) }, null, 2)}\n`);
   const { renderPlot } = await import('./compare-plot');
   const { svg, png } = await renderPlot(spec, gridStats(runs));
   writeFileAtomic(join(out, 'plot.svg'), svg);
   writeFileAtomic(join(out, 'plot.png'), png);
-  writeFileAtomic(join(out, 'results.md'), resultsMarkdown(spec, runs, command, meta));
+  writeFileAtomic(join(out, 'results.md'), resultsMarkdown(commandSpec, runs, commands, meta));
 }

@@ -5,7 +5,7 @@ import type { DropGranularity } from '@srq/dropbits';
 import type { ModelMethod, ZooName } from '@srq/models';
 import type { BackendName } from '@srq/backends';
 import { writeFileAtomic } from '@srq/models';
-import { versions } from './compare-report';
+import { versions } from './versions';
 import { UsageError } from './errors';
 import type { RunConfig } from './run-config';
 import { RunDir } from './run-dir';
@@ -187,9 +187,13 @@ function readJson<T>(file: string): T | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
 }
 
-/** Differences between two run configs, as `field: a ≠ b`. */
+/**
+ * Differences between two run configs, as `field: a ≠ b`, in the fields that train the run: the
+ * penalty weight λ only of learned bit-widths (a command with `--target-bits` sets it for every run).
+ */
 function differences(a: RunConfig, b: RunConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
+  if (!a.learnBits && !b.learnBits) keys.delete('lambda');
   return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} ≠ ${JSON.stringify(b[k] ?? null)}`);
 }
 
@@ -204,8 +208,8 @@ export interface RunOptions {
   onStart?: (run: PlannedRun, index: number, total: number) => void;
 }
 
-/** A run as `results.json` records it (`curve` absent in results written before curves were). */
-type RecordedRun = Pick<FinishedRun, 'id' | 'config' | 'summary' | 'versions'> & { curve?: EpochPoint[] | null };
+/** A run as `results.json` records it (`method` is its label; `curve` absent in results written before curves were). */
+type RecordedRun = Pick<FinishedRun, 'id' | 'group' | 'bits' | 'seed' | 'config' | 'summary' | 'versions'> & { method: string; curve?: EpochPoint[] | null };
 
 /** The learning curve in a run directory's `metrics.jsonl` (the last line of each epoch: a resumed run may repeat one), or null without one. */
 function readCurve(dir: string): EpochPoint[] | null {
@@ -221,33 +225,53 @@ function readCurve(dir: string): EpochPoint[] | null {
 }
 
 /**
- * The completed runs that an earlier `results.json` in `out` records, by id: a committed grid
+ * The completed runs that an earlier `results.json` in `out` records: a committed grid
  * keeps its numbers without its (uncommitted) run directories.
  */
-function recordedRuns(out: string): Map<string, RecordedRun> {
+function recordedRuns(out: string): RecordedRun[] {
   const recorded = readJson<{ runs?: RecordedRun[] }>(join(out, 'results.json'));
-  return new Map((recorded?.runs ?? []).filter((r) => r.summary?.status === 'completed').map((r) => [r.id, r]));
+  return (recorded?.runs ?? []).filter((r) => r.summary?.status === 'completed');
+}
+
+/**
+ * `finished` with the finished runs that an earlier command recorded in `out`'s `results.json` and
+ * `finished` lacks (another `--methods`, `--bits` or `--seeds`, or not reached before a stop): a
+ * command over part of a grid keeps the rest of it in the results it writes. Grid runs come first,
+ * by method, bits and seed whichever command wrote last; then the others in the order they ran.
+ */
+export function withEarlierRuns(out: string, finished: FinishedRun[]): FinishedRun[] {
+  const key = (r: { group: RunGroup; id: string }) => `${r.group}|${r.id}`;
+  const have = new Set(finished.map(key));
+  const earlier = recordedRuns(out)
+    .filter((r) => !have.has(key(r)))
+    .map((r) => ({ id: r.id, group: r.group, label: r.method, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve ?? null, versions: r.versions }));
+  const all = [...finished, ...earlier];
+  const grid = all.filter((r) => r.group === 'grid');
+  const rank = (r: FinishedRun) => COMPARE_METHODS.indexOf(r.label as CompareMethod);
+  grid.sort((a, b) => rank(a) - rank(b) || a.bits - b.bits || a.seed - b.seed);
+  return [...grid, ...all.filter((r) => r.group !== 'grid')];
 }
 
 /**
  * Runs one planned run unless it already finished (its `summary.json` says completed, or, with no
  * run directory, `results.json` records it completed with the same configuration): resumes it
- * from its checkpoint, or starts it (clearing a directory that holds no checkpoint).
+ * from its checkpoint, or starts it (clearing a directory that holds no checkpoint). Returns its
+ * summary and the configuration it was trained with (null when it stopped before its end).
  * @throws {@link UsageError} when the directory or `results.json` holds a run of another configuration
  */
-async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, recorded: RecordedRun | undefined, announce: () => void): Promise<TrainSummary | null> {
+async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, recorded: RecordedRun | undefined, announce: () => void): Promise<{ summary: TrainSummary; config: RunConfig } | null> {
   const dir = new RunDir(join(options.out, 'runs', run.id));
   const existing = readJson<RunConfig>(join(dir.dir, 'run.json'));
   if (!existing && recorded) {
     const diff = differences(recorded.config, run.config);
     if (diff.length) throw new UsageError(`${join(options.out, 'results.json')} records ${run.id} with another configuration (${diff.join('; ')}); use another --out.`);
-    return recorded.summary;
+    return { summary: recorded.summary, config: recorded.config };
   }
   if (existing) {
     const diff = differences(existing, run.config);
     if (diff.length) throw new UsageError(`${dir.dir} holds a run with another configuration (${diff.join('; ')}); use another --out.`);
     const summary = readJson<TrainSummary>(join(dir.dir, 'summary.json'));
-    if (summary?.status === 'completed') return summary;
+    if (summary?.status === 'completed') return { summary, config: existing };
   }
   announce();
   const resume = existing !== null && dir.hasCheckpoint();
@@ -255,7 +279,7 @@ async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOption
   if (!resume) dir.writeConfig(run.config);
   writeFileAtomic(join(dir.dir, 'versions.json'), `${JSON.stringify(versions())}\n`); // of the code that trains it
   const summary = await train(run.config, dataset, dir, { resume, backend: options.backendName, workers: options.workers, shouldStop: options.shouldStop, quiet: options.quiet });
-  return summary.status === 'completed' ? summary : null;
+  return summary.status === 'completed' ? { summary, config: resume ? existing : run.config } : null;
 }
 
 /**
@@ -266,15 +290,15 @@ async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOption
 export async function runComparison(spec: CompareSpec, dataset: ImageDataset, options: RunOptions): Promise<{ finished: FinishedRun[]; stopped: boolean }> {
   const finished: FinishedRun[] = [];
   const queue = planRuns(spec);
-  const recorded = recordedRuns(options.out);
+  const recorded = new Map(recordedRuns(options.out).map((r) => [r.id, r]));
   for (let i = 0; i < queue.length; i++) {
     const run = queue[i]!;
     if (options.shouldStop()) return { finished, stopped: true };
-    const summary = await runOne(run, dataset, options, recorded.get(run.id), () => options.onStart?.(run, i, queue.length));
-    if (!summary) return { finished, stopped: true };
+    const done = await runOne(run, dataset, options, recorded.get(run.id), () => options.onStart?.(run, i, queue.length));
+    if (!done) return { finished, stopped: true };
     const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? recorded.get(run.id)?.versions ?? null;
     const curve = readCurve(join(options.out, 'runs', run.id)) ?? recorded.get(run.id)?.curve ?? null;
-    const result = { ...run, summary, curve, versions };
+    const result = { ...run, ...done, curve, versions }; // the configuration it was trained with
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }

@@ -5,7 +5,7 @@ import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
 import { validateModelQuantConfig, writeFileAtomic, ZOO } from '@srq/models';
-import { COMPARE_METHODS, planRuns, runComparison, type CompareMethod, type CompareSpec } from '../compare';
+import { COMPARE_METHODS, withEarlierRuns, planRuns, runComparison, type CompareMethod, type CompareSpec } from '../compare';
 import { writeResults } from '../compare-report';
 import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
@@ -87,16 +87,18 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
   mkdirSync(join(flags.out, 'runs'), { recursive: true });
   const specFile = join(flags.out, 'compare.json');
+  const command = `srq ${process.argv.slice(2).join(' ')}`;
+  let commands = [command];
   if (existsSync(specFile)) {
-    const before = JSON.parse(readFileSync(specFile, 'utf8')) as { spec: CompareSpec };
+    const before = JSON.parse(readFileSync(specFile, 'utf8')) as { command: string; commands?: string[]; spec: CompareSpec };
     const kept = (s: CompareSpec) => {
-      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, gateAnneal: 1, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
+      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, lambda: 0, gateAnneal: 1, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
       return JSON.stringify(k, Object.keys(k).sort());
     };
-    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --gate-anneal and --lottery may change between runs of it); use another --out.`);
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --lambda, --gate-anneal and --lottery may change between runs of it); use another --out.`);
+    commands = [...(before.commands ?? [before.command]).filter((c) => c !== command), command]; // the last is the latest
   }
-  const command = `srq ${process.argv.slice(2).join(' ')}`;
-  writeFileAtomic(specFile, `${JSON.stringify({ command, spec }, null, 2)}\n`);
+  writeFileAtomic(specFile, `${JSON.stringify({ command, commands, spec }, null, 2)}\n`);
   if (!flags.quiet) process.stderr.write(`srq compare: ${planned.length}${spec.lottery ? ' + lottery' : ''} runs of ${spec.model} on ${spec.dataset}, backend ${backend.backend}, ${workers + 1} thread${workers ? 's' : ''}, out ${flags.out}\n`);
   const { finished, stopped } = await withInterrupt((shouldStop) =>
     runComparison(spec, dataset, {
@@ -110,7 +112,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
       },
     }),
   );
-  await writeResults(flags.out, spec, finished, command);
+  await writeResults(flags.out, spec, withEarlierRuns(flags.out, finished), commands);
   if (flags.json) process.stdout.write(`${JSON.stringify(JSON.parse(readFileSync(join(flags.out, 'results.json'), 'utf8')))}\n`);
   if (!flags.quiet) process.stderr.write(`${stopped ? 'stopped; run the same command again to continue. ' : ''}results in ${join(flags.out, 'results.md')}\n`);
   if (stopped) process.exit(EXIT.interrupted);
