@@ -2,35 +2,48 @@
 # The converged comparison after step 3(a) (scripts/converged-grid.sh), in its priority order, each
 # step resumable (run the script again: `srq compare` skips finished runs and resumes the
 # interrupted one from its checkpoint); commit each finished directory. LeNet-5, 3 seeds, 10 epochs,
-# as 3(a). SRQ + DropBits joins each directory once the DropBits study (scripts/dropbits-stage-c.sh)
-# has picked its variant.
-#   (b) 3/3 and 4/4: STE and SRQ on MNIST and Fashion-MNIST      12 runs per dataset, ≈ 4 h each
-#   (c) RQ-ST 2/2 (RQ's tuned σ/α 0.02, temperature 4), in 3(a)'s 2-bit directories
-#                                                                 3 runs per dataset, ≈ 1.8 h each
+# as 3(a). Everything of one dataset goes into one directory, results/converged/<dataset>/, so that
+# its table and plot show every method at every bits, and learned bits meet uniform 2/2, 3/3 and
+# 4/4 at the same BOPs: 3(a)'s runs are taken from results/converged/<dataset>-2bit (`--reuse`),
+# not trained again. SRQ + DropBits joins once the DropBits study (scripts/dropbits-stage-c.sh) has
+# picked its variant.
+#   (a) 3(a)'s 2/2 grid, taken from <dataset>-2bit                 no training (run it once 3(a) has
+#       finished there: a run missing there would be trained here)
+#   (b) 3/3 and 4/4: STE and SRQ                                    12 runs per dataset, ≈ 4 h each
+#   (c) RQ-ST 2/2 (RQ's tuned σ/α 0.02, temperature 4)              3 runs per dataset, ≈ 1.8 h each
 #   (d) learned bit-widths from 4 bits at a model-wide budget of 2.5 average bits, the gates
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
-#       retrained from scratch, beside uniform bits of the same average), in (b)'s directories
-#                                                                 9 runs per dataset, ≈ 3.5 h each
+#       retrained from scratch, beside uniform bits of the same average: the grid's run)
+#                                                                   6 runs per dataset, ≈ 2.5 h each
 # Hours from this machine's epochs (2 cores, quiet): SRQ ≈ 120–170 s, STE ≈ 75–90 s, RQ / RQ-ST
 # ≈ 200 s (with the SIMD rq kernel of e4c9036), fp ≈ 60 s per epoch on MNIST.
-# Usage: scripts/converged-grid-more.sh [path to the srq bin.js] [step: b, c or d; default all]
+# Needs a build from 675d868 on (a call over part of a directory keeps the rest; learned runs
+# beside a grid) and, for (a), from the commit that added `--reuse`.
+# Usage: scripts/converged-grid-more.sh [path to the srq bin.js] [step: a, b, c or d; default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRQ=${1:-packages/cli/dist/bin.js}
 only=${2:-all}
 common=(--seeds 0,1,2 --epochs 10 --quiet)
+step() { [[ $only == all || $only == "$1" ]]; }
 for dataset in mnist fashion-mnist; do
-  if [[ $only == all || $only == b ]]; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 3,4 --methods ste,srq --out "results/converged/$dataset-3-4bit"
+  out=(--out "results/converged/$dataset")
+  if step a; then
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods fp,ste,rq,srq --sigma-init 0.02 --temperature 4 --reuse "results/converged/$dataset-2bit" "${out[@]}"
   fi
 done
 for dataset in mnist fashion-mnist; do
-  if [[ $only == all || $only == c ]]; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods rq-st --sigma-init 0.02 --temperature 4 --out "results/converged/$dataset-2bit"
+  if step b; then
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 3,4 --methods ste,srq --out "results/converged/$dataset"
   fi
 done
 for dataset in mnist fashion-mnist; do
-  if [[ $only == all || $only == d ]]; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 3,4 --methods ste,srq --learn-bits --target-bits 2.5 --lottery --out "results/converged/$dataset-3-4bit"
+  if step c; then
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods rq-st --sigma-init 0.02 --temperature 4 --out "results/converged/$dataset"
+  fi
+done
+for dataset in mnist fashion-mnist; do
+  if step d; then
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2,3,4 --methods srq --learn-bits --target-bits 2.5 --lottery --out "results/converged/$dataset"
   fi
 done

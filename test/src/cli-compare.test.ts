@@ -33,6 +33,24 @@ describe('srq compare on MNIST', () => {
     expect(md).toMatch(/\| fp \(32\/32\) \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
     expect(md).toMatch(/\| srq \| \d+\.\d\d ± \d+\.\d\d \(n=2\) \|/);
     expect(md).toContain('## Learned bit-widths per layer');
+    // learned and lottery runs against the uniform srq runs of their seed at the same BOPs
+    type Run = (typeof results.runs)[number] & { seed: number; method: string; bits: number; summary: { bops_per_image: number; test_error: number } };
+    const all = results.runs as Run[];
+    for (const run of all.filter((x) => x.group === 'learned' || x.group === 'lottery')) {
+      const bops = run.summary.bops_per_image;
+      const uniform = all.filter((x) => (x.method === 'srq' || x.group === 'uniform') && x.seed === run.seed);
+      const below = uniform.filter((x) => x.summary.bops_per_image <= bops).sort((a, b) => b.summary.bops_per_image - a.summary.bops_per_image)[0];
+      const above = uniform.filter((x) => x.summary.bops_per_image >= bops).sort((a, b) => a.summary.bops_per_image - b.summary.bops_per_image)[0];
+      const row = md.split('\n').find((l) => l.startsWith(`| ${run.id} | ${bops.toExponential(3)} |`))!;
+      expect(row, run.id).toBeDefined();
+      const cells = row.split(' | ');
+      expect(cells[3]).toBe(below ? `${below.bits}/${below.bits}: ${(below.summary.bops_per_image / bops).toFixed(2)}×, ${below.summary.test_error.toFixed(2)}` : '–');
+      expect(cells[4]).toBe(above ? `${above.bits}/${above.bits}: ${(above.summary.bops_per_image / bops).toFixed(2)}×, ${above.summary.test_error.toFixed(2)}` : '–');
+      if (below && above && below.summary.bops_per_image < above.summary.bops_per_image) {
+        const t = (bops - below.summary.bops_per_image) / (above.summary.bops_per_image - below.summary.bops_per_image);
+        expect(cells[5]).toBe((below.summary.test_error + t * (above.summary.test_error - below.summary.test_error)).toFixed(2));
+      }
+    }
     expect(readFileSync(join(out, 'plot.svg'), 'utf8')).toContain('<svg');
     expect(readFileSync(join(out, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
     // run again: every run is finished, nothing trains
@@ -95,6 +113,36 @@ describe('srq compare on MNIST', () => {
     expect(md).toContain(`| 2 | ${curve[1]!.test_error.toFixed(2)} ± – (n=1) |`);
     const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '2', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--quiet']);
     expect(other.status).toBe(2); // not annealed, on both: another comparison
+  });
+
+  it('--reuse takes the finished runs of the same configuration from another results directory instead of training them', () => {
+    const base = ['compare', '--bits', '2', '--seeds', '0', '--limit', '64', '--workers', '0', '--quiet'];
+    const a = join(tmp(), 'a');
+    const first = srq([...base, '--methods', 'srq', '--out', a, '--json']);
+    expect(first.status, first.stderr).toBe(0);
+    const srqRun = (JSON.parse(first.stdout) as { runs: Array<{ id: string; summary: unknown }> }).runs[0]!;
+    rmSync(join(a, 'runs'), { recursive: true }); // as committed
+    const b = join(tmp(), 'b');
+    const second = srq([...base, '--methods', 'ste,srq', '--reuse', a, '--out', b, '--json']);
+    expect(second.status, second.stderr).toBe(0);
+    const runs = (JSON.parse(second.stdout) as { runs: Array<{ id: string; summary: unknown; from?: string }> }).runs;
+    expect(runs.map((r) => r.id)).toEqual(['mnist-lenet5-ste-w2a2-s0', 'mnist-lenet5-srq-w2a2-s0']);
+    expect(runs[1]).toMatchObject({ summary: srqRun.summary, from: a }); // taken, not trained
+    expect(existsSync(join(b, 'runs', 'mnist-lenet5-srq-w2a2-s0'))).toBe(false);
+    expect(existsSync(join(b, 'runs', 'mnist-lenet5-ste-w2a2-s0', 'summary.json'))).toBe(true);
+    expect(readFileSync(join(b, 'results.md'), 'utf8')).toContain(`(in ${a}) |`);
+    // another configuration (here the learning rate) is trained, not taken
+    const c = join(tmp(), 'c');
+    const third = srq([...base, '--methods', 'srq', '--lr', '0.002', '--reuse', a, '--out', c, '--json']);
+    expect(third.status, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout).runs[0]).not.toHaveProperty('from');
+    expect(existsSync(join(c, 'runs', 'mnist-lenet5-srq-w2a2-s0', 'summary.json'))).toBe(true);
+    // not a results directory: one line, exit 2, nothing written
+    const d = join(tmp(), 'd');
+    const bad = srq([...base, '--methods', 'srq', '--reuse', join(tmp(), 'none'), '--out', d]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--reuse: .* holds no results\.json/);
+    expect(existsSync(d)).toBe(false);
   });
 
   it('refuses inconsistent flags with one line and exit code 2', () => {

@@ -44,6 +44,35 @@ export function curveStats(runs: FinishedRun[]): CurveStats[] {
   return [...cells.values()].map((c) => ({ method: c.method, bits: c.bits, epochs: Array.from(c.perEpoch, (e) => meanStd(e ?? [])) }));
 }
 
+/** A run with learned bits (learned, or those bits retrained from scratch) against uniform SRQ of its seed at the same BOPs per image. */
+export interface BopsMatch {
+  run: FinishedRun;
+  /** The uniform srq runs of its seed nearest below and above its BOPs (the same run when one matches). */
+  below: FinishedRun | null;
+  above: FinishedRun | null;
+  /** Their test error at its BOPs, linear in BOPs between them (null unless they bracket it). */
+  uniformError: number | null;
+}
+
+/** Every learned and lottery run against the uniform srq runs (grid or lottery twins) of its seed, at its BOPs per image. */
+export function bopsMatches(runs: FinishedRun[]): BopsMatch[] {
+  const uniform = runs.filter((r, i) => (r.label === 'srq' || r.group === 'uniform') && runs.findIndex((x) => x.id === r.id) === i);
+  return runs
+    .filter((r) => r.group === 'learned' || r.group === 'lottery')
+    .map((run) => {
+      const bops = run.summary.bops_per_image;
+      const same = uniform.filter((u) => u.seed === run.seed).sort((a, b) => a.summary.bops_per_image - b.summary.bops_per_image);
+      const below = same.filter((u) => u.summary.bops_per_image <= bops).at(-1) ?? null;
+      const above = same.find((u) => u.summary.bops_per_image >= bops) ?? null;
+      let uniformError: number | null = null;
+      if (below && above) {
+        const [b0, b1] = [below.summary.bops_per_image, above.summary.bops_per_image];
+        uniformError = b1 === b0 ? below.summary.test_error : below.summary.test_error + ((bops - b0) / (b1 - b0)) * (above.summary.test_error - below.summary.test_error);
+      }
+      return { run, below, above, uniformError };
+    });
+}
+
 const pct = (v: number) => v.toFixed(2);
 const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -108,13 +137,13 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
     for (let e = 0; e < spec.epochs; e++) lines.push(`| ${e + 1} | ${curves.map((c) => (c.epochs[e]?.n ? cellText(c.epochs[e]) : '–')).join(' | ')} |`);
     lines.push('');
   }
-  lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause.', '');
+  lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause. Trained by: the commit of the code, and the results directory a run was taken from (`--reuse`).', '');
   lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of runs.filter((x, i) => runs.findIndex((y) => y.id === x.id) === i)) {
     // once per run: the lottery's uniform run may be a grid run
     const s = r.summary;
     const epochS = r.curve?.length ? Math.round(median(r.curve.map((p) => p.epoch_s))) : '–';
-    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'} |`);
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'}${r.from ? ` (in ${r.from})` : ''} |`);
   }
   const perLayer = runs.filter((r) => r.group !== 'grid');
   if (perLayer.length) {
@@ -127,6 +156,20 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
     if (summaries.length > 1) {
       lines.push('', '| runs | test error %, mean ± std | n |', '| --- | --- | --- |');
       for (const x of summaries) lines.push(`| ${x.g} | ${pct(x.mean)} ± ${Number.isNaN(x.std) ? '–' : pct(x.std)} | ${x.n} |`);
+    }
+    const matches = bopsMatches(runs);
+    if (matches.length) {
+      // the budget is in average bits; what the bits cost is BOPs, which weigh each layer by its MACs
+      lines.push('', '## Learned bits against uniform bits at the same BOPs', '');
+      lines.push('Uniform below / above: the srq runs of uniform bits with the same seed nearest in BOPs per image at or below / above the run\'s — their bits, BOPs relative to the run\'s, test error %. At these BOPs: their test error linear in BOPs between them (– when they do not bracket the run). Difference: the run\'s test error minus it (negative: the learned bits are better).', '');
+      lines.push('| run | BOPs / image | test error % | uniform below | uniform above | uniform at these BOPs % | difference |', '| --- | --- | --- | --- | --- | --- | --- |');
+      const near = (r: FinishedRun | null, m: BopsMatch) => (r ? `${r.bits}/${r.bits}: ${(r.summary.bops_per_image / m.run.summary.bops_per_image).toFixed(2)}×, ${pct(r.summary.test_error)}` : '–');
+      for (const m of matches) lines.push(`| ${m.run.id} | ${m.run.summary.bops_per_image.toExponential(3)} | ${pct(m.run.summary.test_error)} | ${near(m.below, m)} | ${near(m.above, m)} | ${m.uniformError === null ? '–' : pct(m.uniformError)} | ${m.uniformError === null ? '–' : pct(m.run.summary.test_error - m.uniformError)} |`);
+      const diffs = (['learned', 'lottery'] as const).map((g) => ({ g, ...meanStd(matches.filter((m) => m.run.group === g && m.uniformError !== null).map((m) => m.run.summary.test_error - m.uniformError!)) })).filter((x) => x.n > 0);
+      if (diffs.length) {
+        lines.push('', '| runs | difference, mean ± std | n |', '| --- | --- | --- |');
+        for (const x of diffs) lines.push(`| ${x.g} | ${pct(x.mean)} ± ${Number.isNaN(x.std) ? '–' : pct(x.std)} | ${x.n} |`);
+      }
     }
   }
   lines.push('');
@@ -141,7 +184,7 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
 export async function writeResults(out: string, commandSpec: CompareSpec, runs: FinishedRun[], commands: string[]): Promise<void> {
   const meta = versions();
   const spec = coveredSpec(commandSpec, runs);
-  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command: commands.at(-1), commands, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve, versions: r.versions })) }, null, 2)}\n`);
+  writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ command: commands.at(-1), commands, spec, versions: meta, runs: runs.map((r) => ({ id: r.id, group: r.group, method: r.label, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve, versions: r.versions, ...(r.from ? { from: r.from } : {}) })) }, null, 2)}\n`);
   const { renderPlot } = await import('./compare-plot');
   const { svg, png } = await renderPlot(spec, gridStats(runs));
   writeFileAtomic(join(out, 'plot.svg'), svg);

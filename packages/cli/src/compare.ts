@@ -80,6 +80,8 @@ export interface EpochPoint {
 /** A finished run with its summary, its learning curve and the versions of the code that trained it. */
 export interface FinishedRun extends PlannedRun {
   summary: TrainSummary;
+  /** The results directory it was taken from (`--reuse`; absent: trained in this one). */
+  from?: string;
   /** Test error after every epoch (null for runs recorded before curves were). */
   curve: EpochPoint[] | null;
   versions: Record<string, string> | null;
@@ -206,10 +208,12 @@ export interface RunOptions {
   shouldStop: () => boolean;
   /** Called before each run that is not already finished. */
   onStart?: (run: PlannedRun, index: number, total: number) => void;
+  /** Other results directories whose finished runs of the same id and configuration are taken instead of trained again. */
+  reuse?: string[];
 }
 
 /** A run as `results.json` records it (`method` is its label; `curve` absent in results written before curves were). */
-type RecordedRun = Pick<FinishedRun, 'id' | 'group' | 'bits' | 'seed' | 'config' | 'summary' | 'versions'> & { method: string; curve?: EpochPoint[] | null };
+type RecordedRun = Pick<FinishedRun, 'id' | 'group' | 'bits' | 'seed' | 'config' | 'summary' | 'versions' | 'from'> & { method: string; curve?: EpochPoint[] | null };
 
 /** The learning curve in a run directory's `metrics.jsonl` (the last line of each epoch: a resumed run may repeat one), or null without one. */
 function readCurve(dir: string): EpochPoint[] | null {
@@ -244,7 +248,7 @@ export function withEarlierRuns(out: string, finished: FinishedRun[]): FinishedR
   const have = new Set(finished.map(key));
   const earlier = recordedRuns(out)
     .filter((r) => !have.has(key(r)))
-    .map((r) => ({ id: r.id, group: r.group, label: r.method, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve ?? null, versions: r.versions }));
+    .map((r) => ({ id: r.id, group: r.group, label: r.method, bits: r.bits, seed: r.seed, config: r.config, summary: r.summary, curve: r.curve ?? null, versions: r.versions, ...(r.from ? { from: r.from } : {}) }));
   const all = [...finished, ...earlier];
   const grid = all.filter((r) => r.group === 'grid');
   const rank = (r: FinishedRun) => COMPARE_METHODS.indexOf(r.label as CompareMethod);
@@ -254,7 +258,8 @@ export function withEarlierRuns(out: string, finished: FinishedRun[]): FinishedR
 
 /**
  * Runs one planned run unless it already finished (its `summary.json` says completed, or, with no
- * run directory, `results.json` records it completed with the same configuration): resumes it
+ * run directory, `recorded`, from `results.json` here or from a `--reuse` directory, records it
+ * completed with the same configuration): resumes it
  * from its checkpoint, or starts it (clearing a directory that holds no checkpoint). Returns its
  * summary and the configuration it was trained with (null when it stopped before its end).
  * @throws {@link UsageError} when the directory or `results.json` holds a run of another configuration
@@ -291,14 +296,18 @@ export async function runComparison(spec: CompareSpec, dataset: ImageDataset, op
   const finished: FinishedRun[] = [];
   const queue = planRuns(spec);
   const recorded = new Map(recordedRuns(options.out).map((r) => [r.id, r]));
+  const reusable = (options.reuse ?? []).flatMap((dir) => recordedRuns(dir).map((r) => ({ ...r, from: r.from ?? dir })));
   for (let i = 0; i < queue.length; i++) {
     const run = queue[i]!;
     if (options.shouldStop()) return { finished, stopped: true };
-    const done = await runOne(run, dataset, options, recorded.get(run.id), () => options.onStart?.(run, i, queue.length));
+    // recorded here; else, with no run directory here, the same run finished in a --reuse directory
+    const prior = recorded.get(run.id) ?? (existsSync(join(options.out, 'runs', run.id, 'run.json')) ? undefined : reusable.find((r) => r.id === run.id && !differences(r.config, run.config).length));
+    const done = await runOne(run, dataset, options, prior, () => options.onStart?.(run, i, queue.length));
     if (!done) return { finished, stopped: true };
-    const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? recorded.get(run.id)?.versions ?? null;
-    const curve = readCurve(join(options.out, 'runs', run.id)) ?? recorded.get(run.id)?.curve ?? null;
-    const result = { ...run, ...done, curve, versions }; // the configuration it was trained with
+    const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? prior?.versions ?? null;
+    const curve = readCurve(join(options.out, 'runs', run.id)) ?? prior?.curve ?? null;
+    const from = existsSync(join(options.out, 'runs', run.id)) ? undefined : prior?.from;
+    const result = { ...run, ...done, curve, versions, ...(from ? { from } : {}) }; // the configuration it was trained with
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }

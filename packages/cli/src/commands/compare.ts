@@ -24,6 +24,7 @@ type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cach
   dataDir?: string;
   cacheDir?: string;
   workers?: number;
+  reuse?: string[];
   out: string;
   json: boolean;
   quiet: boolean;
@@ -57,6 +58,7 @@ export function compareCommand(): Command {
     .option('--lottery', 'retrain from scratch with the learned bits fixed, beside uniform bits of the same average (needs --learn-bits)', false)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--workers <n>', 'data-parallel worker threads (default: CPU cores - 1)', int(0))
+    .option('--reuse <dirs>', 'comma-separated results directories of other comparisons: their finished runs of the same id and configuration are taken, not trained again', list(String))
     .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
     .option('--cache-dir <dir>', 'cache directory for converted datasets (Fashion-MNIST)')
     .option('--json', 'print the results (results.json) as one JSON line on stdout', false)
@@ -74,7 +76,7 @@ function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
   const gateAnneal = gateAnnealOf(flags);
-  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, reuse: _reuse, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
   return { ...fixed, ...(gateAnneal !== undefined ? { gateAnneal } : {}), bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
@@ -82,6 +84,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   const spec = specOf(flags);
   const planned = planRuns(spec);
   for (const run of planned) validateModelQuantConfig(quantConfig(run.config)); // before anything is written
+  for (const dir of flags.reuse ?? []) if (!existsSync(join(dir, 'results.json'))) throw new UsageError(`--reuse: ${dir} holds no results.json (not an srq compare directory).`);
   const dataset = loadDataset(spec.dataset, { ...(spec.dataDir ? { dataDir: spec.dataDir } : {}), ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
   const backend = await useBackend(spec.backend);
   const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
@@ -107,6 +110,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
       workers,
       quiet: flags.quiet,
       shouldStop,
+      reuse: flags.reuse ?? [],
       onStart: (run, i, total) => {
         if (!flags.quiet) process.stderr.write(`[${i + 1}/${total}] ${run.id}\n`);
       },
