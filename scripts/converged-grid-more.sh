@@ -18,7 +18,7 @@
 # Hours from this machine's epochs (2 cores, quiet): SRQ ≈ 120–170 s, STE ≈ 75–90 s, RQ / RQ-ST
 # ≈ 200 s (with the SIMD rq kernel of e4c9036), fp ≈ 60 s per epoch on MNIST.
 # Needs a build from 675d868 on (a call over part of a directory keeps the rest; learned runs
-# beside a grid) and, for (a), from the commit that added `--reuse`.
+# beside a grid) and, for (a), from df4cb17 on (`--reuse`).
 # Usage: scripts/converged-grid-more.sh [path to the srq bin.js] [step: a, b, c or d; default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -258,10 +258,10 @@ export function withEarlierRuns(out: string, finished: FinishedRun[]): FinishedR
 
 /**
  * Runs one planned run unless it already finished (its `summary.json` says completed, or, with no
- * run directory, `recorded`, from `results.json` here or from a `--reuse` directory, records it
- * completed with the same configuration): resumes it
- * from its checkpoint, or starts it (clearing a directory that holds no checkpoint). Returns its
- * summary and the configuration it was trained with (null when it stopped before its end).
+ * run directory, `recorded` — from `results.json` here or from a `--reuse` directory — records it
+ * completed with the same configuration): resumes it from its checkpoint, or starts it (clearing a
+ * directory that holds no checkpoint). Returns its summary and the configuration it was trained
+ * with (null when it stopped before its end).
  * @throws {@link UsageError} when the directory or `results.json` holds a run of another configuration
  */
 async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, recorded: RecordedRun | undefined, announce: () => void): Promise<{ summary: TrainSummary; config: RunConfig } | null> {
