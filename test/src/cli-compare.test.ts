@@ -60,6 +60,10 @@ describe('srq compare on MNIST', () => {
     // a committed grid (results.json without the ignored runs/ directory) keeps its runs too
     const table = readFileSync(join(out, 'results.md'), 'utf8');
     rmSync(join(out, 'runs'), { recursive: true });
+    const dry = srq([...args, '--dry-run']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^recorded +mnist-lenet5-fp-s0$/m);
+    expect(dry.stdout).toContain('0 to train, 0 to resume, 6 finished (here, recorded or reused); lottery runs are planned after each learned run');
     const committed = srq(args);
     expect(committed.status, committed.stderr).toBe(0);
     expect(committed.stderr).not.toMatch(/^\[\d+\/\d+\]/m);
@@ -123,6 +127,14 @@ describe('srq compare on MNIST', () => {
     const srqRun = (JSON.parse(first.stdout) as { runs: Array<{ id: string; summary: unknown }> }).runs[0]!;
     rmSync(join(a, 'runs'), { recursive: true }); // as committed
     const b = join(tmp(), 'b');
+    // --dry-run lists what would happen and writes nothing
+    const dry = srq([...base, '--methods', 'ste,srq', '--reuse', a, '--out', b, '--dry-run', '--json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).runs).toEqual([
+      { id: 'mnist-lenet5-ste-w2a2-s0', action: 'train' },
+      { id: 'mnist-lenet5-srq-w2a2-s0', action: 'reused', from: a },
+    ]);
+    expect(existsSync(b)).toBe(false);
     const second = srq([...base, '--methods', 'ste,srq', '--reuse', a, '--out', b, '--json']);
     expect(second.status, second.stderr).toBe(0);
     const runs = (JSON.parse(second.stdout) as { runs: Array<{ id: string; summary: unknown; from?: string }> }).runs;

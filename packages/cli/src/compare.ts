@@ -256,35 +256,88 @@ export function withEarlierRuns(out: string, finished: FinishedRun[]): FinishedR
   return [...grid, ...all.filter((r) => r.group !== 'grid')];
 }
 
+/** What a comparison does with a planned run, as `--dry-run` lists it. */
+export type RunAction = 'finished' | 'recorded' | 'reused' | 'resume' | 'train';
+
+/** A planned run's action, with what it takes from an earlier record. */
+interface Decision {
+  action: RunAction;
+  /** `finished`: the run directory's configuration and summary. */
+  existing?: { config: RunConfig; summary: TrainSummary };
+  /** `resume`: the configuration the run started with (its `run.json`). */
+  started?: RunConfig;
+  /** `recorded` / `reused`: the record taken. */
+  prior?: RecordedRun;
+}
+
+/** The records a comparison decides from: `results.json` here, by id, and those of the `--reuse` directories. */
+interface Records {
+  recorded: Map<string, RecordedRun>;
+  reusable: RecordedRun[];
+}
+
+function recordsOf(out: string, reuse: string[]): Records {
+  return { recorded: new Map(recordedRuns(out).map((r) => [r.id, r])), reusable: reuse.flatMap((dir) => recordedRuns(dir).map((r) => ({ ...r, from: r.from ?? dir }))) };
+}
+
 /**
- * Runs one planned run unless it already finished (its `summary.json` says completed, or, with no
- * run directory, `recorded` — from `results.json` here or from a `--reuse` directory — records it
- * completed with the same configuration): resumes it from its checkpoint, or starts it (clearing a
- * directory that holds no checkpoint). Returns its summary and the configuration it was trained
- * with (null when it stopped before its end).
+ * What to do with one planned run: `finished` when its run directory's `summary.json` says
+ * completed; with no run directory, `recorded` when `results.json` here records it completed,
+ * else `reused` when a `--reuse` directory records it completed with the same configuration;
+ * `resume` from its checkpoint; else `train`.
  * @throws {@link UsageError} when the directory or `results.json` holds a run of another configuration
  */
-async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOptions, recorded: RecordedRun | undefined, announce: () => void): Promise<{ summary: TrainSummary; config: RunConfig } | null> {
-  const dir = new RunDir(join(options.out, 'runs', run.id));
+function decide(run: PlannedRun, out: string, records: Records): Decision {
+  const dir = new RunDir(join(out, 'runs', run.id));
   const existing = readJson<RunConfig>(join(dir.dir, 'run.json'));
+  const recorded = records.recorded.get(run.id);
   if (!existing && recorded) {
     const diff = differences(recorded.config, run.config);
-    if (diff.length) throw new UsageError(`${join(options.out, 'results.json')} records ${run.id} with another configuration (${diff.join('; ')}); use another --out.`);
-    return { summary: recorded.summary, config: recorded.config };
+    if (diff.length) throw new UsageError(`${join(out, 'results.json')} records ${run.id} with another configuration (${diff.join('; ')}); use another --out.`);
+    return { action: 'recorded', prior: recorded };
   }
   if (existing) {
     const diff = differences(existing, run.config);
     if (diff.length) throw new UsageError(`${dir.dir} holds a run with another configuration (${diff.join('; ')}); use another --out.`);
     const summary = readJson<TrainSummary>(join(dir.dir, 'summary.json'));
-    if (summary?.status === 'completed') return { summary, config: existing };
+    if (summary?.status === 'completed') return { action: 'finished', existing: { config: existing, summary } };
+    return dir.hasCheckpoint() ? { action: 'resume', started: existing } : { action: 'train' };
   }
+  const reused = records.reusable.find((r) => r.id === run.id && !differences(r.config, run.config).length);
+  return reused ? { action: 'reused', prior: reused } : { action: 'train' };
+}
+
+/**
+ * What a comparison would do with each of its planned runs (lottery runs are planned only once
+ * their learned run has finished), without writing anything.
+ * @throws {@link UsageError} as running it would
+ */
+export function previewComparison(spec: CompareSpec, out: string, reuse: string[] = []): Array<{ id: string; action: RunAction; from?: string }> {
+  const records = recordsOf(out, reuse);
+  return planRuns(spec).map((run) => {
+    const { action, prior } = decide(run, out, records);
+    return { id: run.id, action, ...(action === 'reused' ? { from: prior!.from } : {}) };
+  });
+}
+
+/**
+ * Takes one planned run as {@link decide} says, or trains it: resumes it from its checkpoint, or
+ * starts it (clearing a directory that holds no checkpoint). Returns its summary and the
+ * configuration it was trained with (null when it stopped before its end).
+ */
+async function runOne(run: PlannedRun, decision: Decision, dataset: ImageDataset, options: RunOptions, announce: () => void): Promise<{ summary: TrainSummary; config: RunConfig } | null> {
+  if (decision.existing) return decision.existing;
+  if (decision.prior) return { summary: decision.prior.summary, config: decision.prior.config };
   announce();
-  const resume = existing !== null && dir.hasCheckpoint();
-  if (existing && !resume) rmSync(dir.dir, { recursive: true, force: true }); // started, nothing saved yet
-  if (!resume) dir.writeConfig(run.config);
+  const dir = new RunDir(join(options.out, 'runs', run.id));
+  const resume = decision.action === 'resume';
+  if (!resume) {
+    rmSync(dir.dir, { recursive: true, force: true }); // started, nothing saved yet
+    dir.writeConfig(run.config);
+  }
   writeFileAtomic(join(dir.dir, 'versions.json'), `${JSON.stringify(versions())}\n`); // of the code that trains it
   const summary = await train(run.config, dataset, dir, { resume, backend: options.backendName, workers: options.workers, shouldStop: options.shouldStop, quiet: options.quiet });
-  return summary.status === 'completed' ? { summary, config: resume ? existing : run.config } : null;
+  return summary.status === 'completed' ? { summary, config: decision.started ?? run.config } : null;
 }
 
 /**
@@ -295,18 +348,17 @@ async function runOne(run: PlannedRun, dataset: ImageDataset, options: RunOption
 export async function runComparison(spec: CompareSpec, dataset: ImageDataset, options: RunOptions): Promise<{ finished: FinishedRun[]; stopped: boolean }> {
   const finished: FinishedRun[] = [];
   const queue = planRuns(spec);
-  const recorded = new Map(recordedRuns(options.out).map((r) => [r.id, r]));
-  const reusable = (options.reuse ?? []).flatMap((dir) => recordedRuns(dir).map((r) => ({ ...r, from: r.from ?? dir })));
+  const records = recordsOf(options.out, options.reuse ?? []);
   for (let i = 0; i < queue.length; i++) {
     const run = queue[i]!;
     if (options.shouldStop()) return { finished, stopped: true };
-    // recorded here; else, with no run directory here, the same run finished in a --reuse directory
-    const prior = recorded.get(run.id) ?? (existsSync(join(options.out, 'runs', run.id, 'run.json')) ? undefined : reusable.find((r) => r.id === run.id && !differences(r.config, run.config).length));
-    const done = await runOne(run, dataset, options, prior, () => options.onStart?.(run, i, queue.length));
+    const decision = decide(run, options.out, records);
+    const done = await runOne(run, decision, dataset, options, () => options.onStart?.(run, i, queue.length));
     if (!done) return { finished, stopped: true };
+    const { prior } = decision;
     const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? prior?.versions ?? null;
     const curve = readCurve(join(options.out, 'runs', run.id)) ?? prior?.curve ?? null;
-    const from = existsSync(join(options.out, 'runs', run.id)) ? undefined : prior?.from;
+    const from = decision.action === 'train' || decision.action === 'resume' || decision.action === 'finished' ? undefined : prior?.from;
     const result = { ...run, ...done, curve, versions, ...(from ? { from } : {}) }; // the configuration it was trained with
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));

@@ -5,7 +5,7 @@ import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
 import { validateModelQuantConfig, writeFileAtomic, ZOO } from '@srq/models';
-import { COMPARE_METHODS, withEarlierRuns, planRuns, runComparison, type CompareMethod, type CompareSpec } from '../compare';
+import { COMPARE_METHODS, withEarlierRuns, planRuns, previewComparison, runComparison, type CompareMethod, type CompareSpec, type RunAction } from '../compare';
 import { writeResults } from '../compare-report';
 import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
@@ -25,6 +25,7 @@ type CompareFlags = Omit<CompareSpec, 'limit' | 'targetBits' | 'dataDir' | 'cach
   cacheDir?: string;
   workers?: number;
   reuse?: string[];
+  dryRun: boolean;
   out: string;
   json: boolean;
   quiet: boolean;
@@ -61,7 +62,8 @@ export function compareCommand(): Command {
     .option('--reuse <dirs>', 'comma-separated results directories of other comparisons: their finished runs of the same id and configuration are taken, not trained again', list(String))
     .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
     .option('--cache-dir <dir>', 'cache directory for converted datasets (Fashion-MNIST)')
-    .option('--json', 'print the results (results.json) as one JSON line on stdout', false)
+    .option('--dry-run', 'list what each planned run would do (train, resume, finished, recorded, reused) and write nothing', false)
+    .option('--json', 'print the results (results.json) as one JSON line on stdout (with --dry-run: the list)', false)
     .option('--quiet', 'no progress output on stderr', false)
     .action(async (flags: CompareFlags) => {
       try {
@@ -76,8 +78,21 @@ function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
   const gateAnneal = gateAnnealOf(flags);
-  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, reuse: _reuse, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, reuse: _reuse, dryRun: _dryRun, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
   return { ...fixed, ...(gateAnneal !== undefined ? { gateAnneal } : {}), bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
+}
+
+/** `--dry-run`: what each planned run would do (stdout; one JSON line with `--json`), nothing written. */
+function printPreview(spec: CompareSpec, flags: CompareFlags): void {
+  const runs = previewComparison(spec, flags.out, flags.reuse ?? []);
+  const later = spec.lottery ? 'lottery runs are planned after each learned run' : null;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ runs, ...(later ? { later } : {}) })}\n`);
+    return;
+  }
+  for (const r of runs) process.stdout.write(`${r.action.padEnd(8)} ${r.id}${r.from ? ` (from ${r.from})` : ''}\n`);
+  const count = (a: RunAction) => runs.filter((r) => r.action === a).length;
+  process.stdout.write(`${count('train')} to train, ${count('resume')} to resume, ${runs.length - count('train') - count('resume')} finished (here, recorded or reused)${later ? `; ${later}` : ''}\n`);
 }
 
 async function runCompare(flags: CompareFlags): Promise<void> {
@@ -85,10 +100,6 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   const planned = planRuns(spec);
   for (const run of planned) validateModelQuantConfig(quantConfig(run.config)); // before anything is written
   for (const dir of flags.reuse ?? []) if (!existsSync(join(dir, 'results.json'))) throw new UsageError(`--reuse: ${dir} holds no results.json (not an srq compare directory).`);
-  const dataset = loadDataset(spec.dataset, { ...(spec.dataDir ? { dataDir: spec.dataDir } : {}), ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
-  const backend = await useBackend(spec.backend);
-  const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
-  mkdirSync(join(flags.out, 'runs'), { recursive: true });
   const specFile = join(flags.out, 'compare.json');
   const command = `srq ${process.argv.slice(2).join(' ')}`;
   let commands = [command];
@@ -101,6 +112,11 @@ async function runCompare(flags: CompareFlags): Promise<void> {
     if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --lambda, --gate-anneal and --lottery may change between runs of it); use another --out.`);
     commands = [...(before.commands ?? [before.command]).filter((c) => c !== command), command]; // the last is the latest
   }
+  if (flags.dryRun) return printPreview(spec, flags);
+  const dataset = loadDataset(spec.dataset, { ...(spec.dataDir ? { dataDir: spec.dataDir } : {}), ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
+  const backend = await useBackend(spec.backend);
+  const workers = backend.backend === 'tensorflow' ? 0 : (flags.workers ?? defaultWorkers());
+  mkdirSync(join(flags.out, 'runs'), { recursive: true });
   writeFileAtomic(specFile, `${JSON.stringify({ command, commands, spec }, null, 2)}\n`);
   if (!flags.quiet) process.stderr.write(`srq compare: ${planned.length}${spec.lottery ? ' + lottery' : ''} runs of ${spec.model} on ${spec.dataset}, backend ${backend.backend}, ${workers + 1} thread${workers ? 's' : ''}, out ${flags.out}\n`);
   const { finished, stopped } = await withInterrupt((shouldStop) =>
