@@ -355,11 +355,10 @@ export async function runComparison(spec: CompareSpec, dataset: ImageDataset, op
     const decision = decide(run, options.out, records);
     const done = await runOne(run, decision, dataset, options, () => options.onStart?.(run, i, queue.length));
     if (!done) return { finished, stopped: true };
-    const { prior } = decision;
+    const { prior } = decision; // recorded or reused: no run directory here
     const versions = readJson<Record<string, string>>(join(options.out, 'runs', run.id, 'versions.json')) ?? prior?.versions ?? null;
     const curve = readCurve(join(options.out, 'runs', run.id)) ?? prior?.curve ?? null;
-    const from = decision.action === 'train' || decision.action === 'resume' || decision.action === 'finished' ? undefined : prior?.from;
-    const result = { ...run, ...done, curve, versions, ...(from ? { from } : {}) }; // the configuration it was trained with
+    const result = { ...run, ...done, curve, versions, ...(prior?.from ? { from: prior.from } : {}) }; // the configuration it was trained with
     finished.push(result);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }
