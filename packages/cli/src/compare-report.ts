@@ -54,9 +54,12 @@ export interface BopsMatch {
   uniformError: number | null;
 }
 
+/** Each run once: a grid run that is also the lottery's uniform run comes twice in `runs` (once per group). */
+const oncePerId = (runs: FinishedRun[]) => runs.filter((r, i) => runs.findIndex((x) => x.id === r.id) === i);
+
 /** Every learned and lottery run against the uniform srq runs (grid or lottery twins) of its seed, at its BOPs per image. */
 export function bopsMatches(runs: FinishedRun[]): BopsMatch[] {
-  const uniform = runs.filter((r, i) => (r.label === 'srq' || r.group === 'uniform') && runs.findIndex((x) => x.id === r.id) === i);
+  const uniform = oncePerId(runs).filter((r) => r.label === 'srq' || r.group === 'uniform');
   return runs
     .filter((r) => r.group === 'learned' || r.group === 'lottery')
     .map((run) => {
@@ -74,7 +77,8 @@ export function bopsMatches(runs: FinishedRun[]): BopsMatch[] {
 }
 
 const pct = (v: number) => v.toFixed(2);
-const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)} (n=${c.n})` : '–');
+const spread = (c: { mean: number; std: number }) => `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)}`;
+const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${spread(c)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
 /**
@@ -105,16 +109,15 @@ function methodSettings(spec: CompareSpec, runs: FinishedRun[]): string {
   return parts.map((p) => `; ${p}`).join('');
 }
 
-/** The results page of a comparison (markdown): every run in `runs`, made by `commands` in order. */
-export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], commands: string[], meta: Record<string, string>): string {
-  const spec = coveredSpec(commandSpec, runs);
+/** The results page of a comparison (markdown): every run in `runs`, made by `commands` in order; `spec` covers them ({@link coveredSpec}). */
+export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], commands: string[], meta: Record<string, string>): string {
   const stats = gridStats(runs);
   const methods = spec.methods;
   const lines: string[] = [];
   lines.push(`# ${spec.model} on ${spec.dataset}: test error by method and bits`, '');
   lines.push(commands.length === 1 ? `Made by \`${commands[0]}\`.` : `Made by these commands, in order:\n\n${commands.map((c) => `- \`${c}\``).join('\n')}`, '');
   lines.push(
-    `${new Set(runs.map((r) => r.id)).size} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
+    `${oncePerId(runs).length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
       `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}${methodSettings(spec, runs)}. ` +
       `Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
     '',
@@ -139,8 +142,7 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
   }
   lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause. Trained by: the commit of the code, and the results directory a run was taken from (`--reuse`).', '');
   lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of runs.filter((x, i) => runs.findIndex((y) => y.id === x.id) === i)) {
-    // once per run: the lottery's uniform run may be a grid run
+  for (const r of oncePerId(runs)) {
     const s = r.summary;
     const epochS = r.curve?.length ? Math.round(median(r.curve.map((p) => p.epoch_s))) : '–';
     lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'}${r.from ? ` (in ${r.from})` : ''} |`);
@@ -155,7 +157,7 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
     const summaries = groups.map((g) => ({ g, ...meanStd(runs.filter((r) => r.group === g).map((r) => r.summary.test_error)) })).filter((x) => x.n > 0);
     if (summaries.length > 1) {
       lines.push('', '| runs | test error %, mean ± std | n |', '| --- | --- | --- |');
-      for (const x of summaries) lines.push(`| ${x.g} | ${pct(x.mean)} ± ${Number.isNaN(x.std) ? '–' : pct(x.std)} | ${x.n} |`);
+      for (const x of summaries) lines.push(`| ${x.g} | ${spread(x)} | ${x.n} |`);
     }
     const matches = bopsMatches(runs);
     if (matches.length) {
@@ -168,7 +170,7 @@ export function resultsMarkdown(commandSpec: CompareSpec, runs: FinishedRun[], c
       const diffs = (['learned', 'lottery'] as const).map((g) => ({ g, ...meanStd(matches.filter((m) => m.run.group === g && m.uniformError !== null).map((m) => m.run.summary.test_error - m.uniformError!)) })).filter((x) => x.n > 0);
       if (diffs.length) {
         lines.push('', '| runs | difference, mean ± std | n |', '| --- | --- | --- |');
-        for (const x of diffs) lines.push(`| ${x.g} | ${pct(x.mean)} ± ${Number.isNaN(x.std) ? '–' : pct(x.std)} | ${x.n} |`);
+        for (const x of diffs) lines.push(`| ${x.g} | ${spread(x)} | ${x.n} |`);
       }
     }
   }
@@ -189,5 +191,5 @@ export async function writeResults(out: string, commandSpec: CompareSpec, runs: 
   const { svg, png } = await renderPlot(spec, gridStats(runs));
   writeFileAtomic(join(out, 'plot.svg'), svg);
   writeFileAtomic(join(out, 'plot.png'), png);
-  writeFileAtomic(join(out, 'results.md'), resultsMarkdown(commandSpec, runs, commands, meta));
+  writeFileAtomic(join(out, 'results.md'), resultsMarkdown(spec, runs, commands, meta));
 }
