@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lotteryRuns, planRuns, type CompareSpec, type FinishedRun } from '@srq/cli';
+import { bopsMatches, lotteryRuns, planRuns, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
 import { cifarFiles, srq, tmp } from './cli-run';
 
 describe('srq compare on MNIST', () => {
@@ -80,7 +80,7 @@ describe('srq compare on MNIST', () => {
     expect(partMd).toContain('learned bits: a model-wide budget of 2.5 average bits, gates sharpened ×30 over each run');
     expect(partMd).not.toContain('srq+dropbits'); // no such runs, no such settings
     const everyRun = partMd.split('## Every run')[1]!.split('## Learned')[0]!;
-    expect(everyRun.match(/^\| mnist-lenet5-/gm)).toHaveLength(new Set(results.runs.map((x) => x.id)).size); // a grid run that is also the lottery's uniform run: one row
+    expect(everyRun.match(/^\| mnist-lenet5-/gm)).toHaveLength(new Set(results.runs.map((x) => x.id)).size); // one row per run (the lottery's twin in the grid: the unit test below)
     // other settings in the same directory are refused, nothing is overwritten
     const before = readFileSync(join(out, 'results.md'), 'utf8');
     const other = srq([...args, '--epochs', '2']);
@@ -195,5 +195,27 @@ describe('the lottery check', () => {
     expect(twin!.config).toEqual(planRuns(spec)[0]!.config);
     // 3 uniform bits are not in the grid: a run of their own
     expect(lotteryRuns(spec, learned(2.5))[1]).toMatchObject({ id: 'mnist-lenet5-srq-uniform-w3a3-s0', group: 'uniform', bits: 3 });
+  });
+
+  it('reports a grid run that is also the lottery\'s uniform run once, and matches it at the same BOPs once', () => {
+    const finished = (run: PlannedRun, error: number, bops: number, average: number): FinishedRun => ({
+      ...run, curve: null, versions: null,
+      summary: { test_error: error, bops_per_image: bops, average_bits: average, bits: { 'conv1/weights': run.bits }, model_bytes: 1000, img_per_s: 100, wall_s: 10 } as unknown as FinishedRun['summary'],
+    });
+    const [w2, w4, learnedPlan] = planRuns(spec);
+    const learnedRun = finished(learnedPlan!, 1.5, 3e6, 2.43);
+    const [lottery, twin] = lotteryRuns(spec, learnedRun);
+    expect(twin!.id).toBe(w2!.id);
+    const grid2 = finished(w2!, 2, 2e6, 2);
+    const runs = [grid2, finished(w4!, 1, 4e6, 4), learnedRun, finished(lottery!, 1.8, 3e6, 2.43), { ...grid2, ...twin!, summary: grid2.summary }];
+    const md = resultsMarkdown(spec, runs, ['srq compare'], {});
+    expect(md).toContain('4 runs:');
+    const everyRun = md.split('## Every run')[1]!.split('## Learned')[0]!;
+    expect(everyRun.match(/^\| mnist-lenet5-/gm)).toHaveLength(4);
+    expect(everyRun.split(`| ${w2!.id} |`)).toHaveLength(2);
+    // halfway in BOPs between 2/2 (2 %) and 4/4 (1 %): 1.5 %, the learned run's own error
+    const [learnedMatch] = bopsMatches(runs);
+    expect(learnedMatch).toMatchObject({ below: { id: w2!.id }, above: { id: w4!.id }, uniformError: 1.5 });
+    expect(md).toContain(`| ${learnedRun.id} | 3.000e+6 | 1.50 | 2/2: 0.67×, 2.00 | 4/4: 1.33×, 1.00 | 1.50 | 0.00 |`);
   });
 });
