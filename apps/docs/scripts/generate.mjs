@@ -96,7 +96,19 @@ function results() {
     .flatMap((n) => (existsSync(join(root, n, 'results.md')) ? [n] : existsSync(join(root, n)) && !n.includes('.') ? readdirSync(join(root, n)).map((m) => `${n}/${m}`).filter((m) => existsSync(join(root, m, 'results.md'))) : []))
     .sort();
   if (!names.length) lines.push('No results are committed yet.');
+  // a directory whose every run another one took over (`srq compare --reuse`) is shown there, not twice
+  const runsOf = (name) => (existsSync(join(root, name, 'results.json')) ? JSON.parse(readFileSync(join(root, name, 'results.json'), 'utf8')).runs : []);
+  const takenInto = (name) => {
+    const ids = runsOf(name).map((r) => r.id);
+    return names.find((other) => other !== name && ids.length > 0 && ids.every((id) => runsOf(other).some((r) => r.id === id && r.from === `results/${name}`)));
+  };
   for (const name of names) {
+    const into = takenInto(name);
+    if (into) {
+      const command = readFileSync(join(root, name, 'results.md'), 'utf8').match(/^Made by .*$/m)?.[0] ?? '';
+      lines.push(`## ${name}`, '', `${command} Its table is in the section \`${into}\`, which took over every one of its runs (\`srq compare --reuse\`).`, '');
+      continue;
+    }
     const md = readFileSync(join(root, name, 'results.md'), 'utf8').replace(/^# /m, `## ${name}: `).replace(/^## (?!\S+: )/gm, '### ');
     for (const plot of ['plot.svg', 'plot.png']) if (existsSync(join(root, name, plot))) copyFileSync(join(root, name, plot), ensure(join(docs, 'public', 'results', name), plot));
     lines.push(md.replace('](plot.svg)', `](/results/${name}/plot.svg)`), '');
