@@ -131,8 +131,9 @@ let gDrho: usize = 0;
  * Runs the fused pass over `n` elements. Arrays (byte offsets): x, alpha and ratio (f32, one per
  * channel block), drops (i32 per element, or 0 for none), value, dx and drho (f32 outputs),
  * counts (f32, one per number of dropped bits), scratch (work space of `scratchBytes(window, bits,
- * channels)`). `relax`: 0 srq, 1 rq, 2 rq-st (Gumbel-softmax at temperature 1/kappa, noise from
- * `noiseSeed`). srq with the `'nearest'` pick, and rq / rq-st, on grids with step 1 run four
+ * channels)`). `pick`: 0 the nearest kept code, 1 `'sample'`, 2 `'full'` (the nearest code of the
+ * whole grid). `relax`: 0 srq, 1 rq, 2 rq-st (Gumbel-softmax at temperature 1/kappa, noise from
+ * `noiseSeed`). srq with the `'nearest'` or `'full'` pick, and rq / rq-st, on grids with step 1 run four
  * elements at a time in f32 SIMD (logarithms and exponentials by polynomials); the rest (and the
  * last n mod 4 elements) element by element in f64.
  */
@@ -152,7 +153,7 @@ export function srqFused(
   step: f64,
   bits: i32,
   window: i32,
-  pickSample: bool,
+  pick: i32,
   relax: i32,
   kappa: f64,
   noiseSeed: u32,
@@ -163,6 +164,7 @@ export function srqFused(
   scratch: usize,
 ): void {
   gN = n;
+  gPickFull = pick == 2;
   gRelax = relax;
   gKappa = kappa;
   gNoiseBase = noiseSeed ^ 0x5bd1e995;
@@ -195,7 +197,7 @@ export function srqFused(
   const gridSize = <i32>((maxCode - minCode) / step) + 1;
   const wg = min(window, gridSize);
   let i = 0;
-  if (step == 1.0 && !pickSample && wg <= 16) {
+  if (step == 1.0 && pick != 1 && wg <= 16) {
     i = simdPass(nThresholds, thresholdsU, seed, <f32>minCode, <f32>maxCode, maxDrop, wg, counters, work);
   }
   for (let d = 0; d < bits; d++) {
@@ -205,13 +207,16 @@ export function srqFused(
   }
   rngState = seed + <u32>i * GOLDEN;
   noiseState = gNoiseBase + <u32>i * <u32>window * GOLDEN;
-  scalarPass(i, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pickSample, counts, work);
+  scalarPass(i, nThresholds, thresholdsF, minCode, maxCode, step, bits, window, pick == 1, counts, work);
 }
 
 /** Bytes of scratch `srqFused` needs. */
 export function scratchBytes(window: i32, bits: i32, channels: i32): usize {
   return 128 + (<usize>bits << 4) + 224 + (<usize>(min(window, 256) + 2) * 5 << 4) + (<usize>(channels * bits + 2 * bits) << 3) + 64;
 }
+
+// pick 'full' (gradient-only DropBits): the forward is the nearest code of the whole grid (set by srqFused)
+let gPickFull: bool = false;
 
 // rq / rq-st (set by srqFused)
 let gRelax: i32 = 0;
@@ -246,7 +251,9 @@ function core(x4: v128, d4: v128, a4: v128, e4: v128, noise0: v128): void {
   const hi = f32x4.floor(f32x4.mul(f32x4.splat(gMaxCode), invS));
   const r = f32x4.div(x4, a4);
   const rJ = f32x4.mul(r, invS);
-  const kStar = f32x4.mul(s, f32x4.min(hi, f32x4.max(lo, f32x4.nearest(rJ))));
+  const kStar = gPickFull
+    ? f32x4.min(f32x4.splat(gMaxCode), f32x4.max(f32x4.splat(gMinCode), f32x4.nearest(r)))
+    : f32x4.mul(s, f32x4.min(hi, f32x4.max(lo, f32x4.nearest(rJ))));
   v128.store(gOut, f32x4.mul(a4, kStar));
   // the window: the sub-grid points nearest to x, shifted inwards at the ends
   const size = f32x4.min(wgV, f32x4.add(f32x4.sub(hi, lo), one));
@@ -522,6 +529,7 @@ function scalarPass(
     const hi = load<f64>(tables + (<usize>d << 4) + 8);
     const rJ = binary ? (r - minCode) / step : r / s;
     let kStar = binary ? min(1.0, max(-1.0, 2 * Math.floor(r / 2) + 1)) : s * min(hi, max(lo, nearest(rJ)));
+    if (gPickFull && !binary) kStar = min(maxCode, max(minCode, nearest(r)));
     // the window: the W sub-grid points nearest to x, shifted inwards at the ends
     const size: i32 = min(window, <i32>(hi - lo) + 1);
     const start = min(max(nearest(rJ - <f64>(size - 1) / 2), lo), hi - <f64>size + 1);

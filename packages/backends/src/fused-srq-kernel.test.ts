@@ -43,6 +43,7 @@ describe('fused srq kernel equals the op composition', () => {
     ['symmetric binary', { bits: 1, symmetricBinary: true }, undefined],
     ['4-bit, per-element drops', { bits: 4 }, () => ({ drop: tf.tensor2d(Array.from({ length: 40 * 6 }, (_, i) => i % 4), [40, 6], 'int32') })],
     ['8-bit, drop 5 for all', { bits: 8 }, () => ({ drop: 5 })],
+    ["3-bit, per-element drops, pick 'full'", { bits: 3 }, () => ({ drop: tf.tensor2d(Array.from({ length: 40 * 6 }, (_, i) => i % 3), [40, 6], 'int32'), pick: 'full' })],
     ['4-bit, one drop for the tensor as a scalar tensor (BitGates)', { bits: 4 }, () => ({ drop: tf.scalar(2, 'int32') })],
   ];
   it.each(cases)('%s', (_, config, mask) => {

@@ -16,7 +16,7 @@ interface Case {
   drop?: number;
   dropP?: number;
   perElementDrops?: boolean;
-  pick?: 'nearest' | 'sample';
+  pick?: 'nearest' | 'sample' | 'full';
   /** σ/α */
   ratio?: number;
   /** Standard deviation of x relative to α. */
@@ -78,6 +78,8 @@ const CASES: Case[] = [
   { name: '8-bit, 5 bits dropped everywhere', n: 1000, grid: { bits: 8 }, drop: 5 },
   { name: 'symmetric binary', n: 1001, grid: { bits: 1, binary: true } },
   { name: "4-bit, pick 'sample'", n: 2000, grid: { bits: 4 }, dropP: 0.4, pick: 'sample' },
+  { name: "2-bit unsigned, pick 'full' (gradient-only DropBits), p = 0.3", n: 4001, grid: { bits: 2, signed: false }, dropP: 0.3, pick: 'full', zeros: 0.3 },
+  { name: "4-bit signed, pick 'full', per-element drops", n: 2003, grid: { bits: 4 }, perElementDrops: true, pick: 'full' },
   { name: 'far outside the grid', n: 2000, grid: { bits: 2, signed: false }, spread: 400, ratio: 0.3 },
   // t up to ±(30 + W·Δ) ≈ ±280: f32's relative 6e-8 on t shows in ∂x̂/∂ρ
   { name: 'narrow cells (σ/α = 0.02: one exp per edge)', n: 2000, grid: { bits: 4 }, dropP: 0.3, ratio: 0.02, tolerance: 1e-4 },

@@ -10,7 +10,7 @@ interface SrqWasmExports {
   srqFused(
     n: number, x: number, alpha: number, ratio: number, channels: number, inner: number, drops: number, drop: number,
     dropP: number, seed: number, minCode: number, maxCode: number, step: number, bits: number, window: number,
-    pickSample: number, relax: number, kappa: number, noiseSeed: number, value: number, dx: number, drho: number,
+    pick: number, relax: number, kappa: number, noiseSeed: number, value: number, dx: number, drho: number,
     counts: number, scratch: number,
   ): void;
 }
@@ -22,6 +22,9 @@ export interface SrqFusedViews {
   drho: Float32Array;
   dropCounts: Float32Array;
 }
+
+/** The kernel's `pick` argument per pick. */
+const PICK = { nearest: 0, sample: 1, full: 2 } as const;
 
 /** The kernel's `relax` argument per method. */
 const RELAX = { srq: 0, rq: 1, 'rq-st': 2 } as const;
@@ -82,7 +85,7 @@ export function runSrqFused(x: Float32Array, alpha: Float32Array, ratio: Float32
   if (drops) new Int32Array(heap, pDrops, n).set(drops);
   m.srqFused(
     n, px, pAlpha, pRatio, channels, attrs.inner, pDrops, attrs.drop, attrs.dropP, attrs.seed >>> 0,
-    attrs.minCode, attrs.maxCode, attrs.step, attrs.bits, attrs.window, attrs.pick === 'sample' ? 1 : 0,
+    attrs.minCode, attrs.maxCode, attrs.step, attrs.bits, attrs.window, PICK[attrs.pick],
     RELAX[attrs.method ?? 'srq'], 1 / (attrs.temperature ?? 1), (attrs.noiseSeed ?? 0) >>> 0,
     pValue, pDx, pDrho, pCounts, scratch,
   );

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@srq/models';
 import { COMPARE_METHODS, type CompareSpec, type FinishedRun } from './compare';
+import type { RunConfig } from './run-config';
 import { meanStd, median } from './stats';
 import { versions } from './versions';
 
@@ -96,11 +97,17 @@ export function coveredSpec(spec: CompareSpec, runs: FinishedRun[]): CompareSpec
 /** The distinct values of `describe` over `runs`, joined (each run set by the command that trained it). */
 const distinct = (runs: FinishedRun[], describe: (r: FinishedRun) => string) => [...new Set(runs.map(describe))].join('; ');
 
+/** A run's DropBits settings in words. */
+function dropBitsText(c: RunConfig): string {
+  const pick = { nearest: '', sample: ', the forward a sample between the two kept codes around x', full: ', the forward on the whole grid (gradient-only)' }[c.dropbitsPick ?? 'nearest'];
+  return `p = ${c.dropbits} per ${c.dropbitsGranularity}${(c.dropbitsOn ?? 'both') !== 'both' ? `, on ${c.dropbitsOn} only` : ''}${c.dropbitsAnneal ? ', annealed linearly to 0 over each run' : ''}${(c.dropbitsKeepBits ?? 1) > 1 ? `, never below ${c.dropbitsKeepBits} bits` : ''}${pick}`;
+}
+
 /** What the runs' methods were set to, for the settings that only some methods read. */
-function methodSettings(spec: CompareSpec, runs: FinishedRun[]): string {
+function methodSettings(runs: FinishedRun[]): string {
   const parts: string[] = [];
-  if (runs.some((r) => r.label === 'srq+dropbits'))
-    parts.push(`srq+dropbits: p = ${spec.dropbits} per ${spec.dropbitsGranularity}${spec.dropbitsOn && spec.dropbitsOn !== 'both' ? `, on ${spec.dropbitsOn} only` : ''}${spec.dropbitsAnneal ? ', annealed linearly to 0 over each run' : ''}${(spec.dropbitsKeepBits ?? 1) > 1 ? `, never below ${spec.dropbitsKeepBits} bits` : ''}`);
+  const dropped = runs.filter((r) => r.label === 'srq+dropbits');
+  if (dropped.length) parts.push(`srq+dropbits: ${distinct(dropped, (r) => dropBitsText(r.config))}`);
   const relaxed = runs.filter((r) => r.config.method === 'rq' || r.config.method === 'rq-st');
   if (relaxed.length) parts.push(`rq / rq-st ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
   const learned = runs.filter((r) => r.group === 'learned');
@@ -118,7 +125,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], commands
   lines.push(commands.length === 1 ? `Made by \`${commands[0]}\`.` : `Made by these commands, in order:\n\n${commands.map((c) => `- \`${c}\``).join('\n')}`, '');
   lines.push(
     `${oncePerId(runs).length} runs: ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'} each, batch ${spec.batchSize}, Adam ${spec.lr} with cosine decay, ` +
-      `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}${methodSettings(spec, runs)}. ` +
+      `${spec.limit ? `a fixed random subset of ${spec.limit} training images` : 'the full training set'}, seeds ${spec.seeds.join(', ')}${methodSettings(runs)}. ` +
       `Versions of the code that wrote this page: ${Object.entries(meta).map(([k, v]) => `${k} ${v}`).join(', ')}; each run's are in results.json and in its row below.`,
     '',
   );

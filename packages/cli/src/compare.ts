@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageDataset } from '@srq/datasets';
 import type { DropGranularity } from '@srq/dropbits';
+import type { MaskPick } from '@srq/quantizers';
 import type { ModelMethod, ZooName } from '@srq/models';
 import type { BackendName } from '@srq/backends';
 import { writeFileAtomic } from '@srq/models';
@@ -36,6 +37,8 @@ export interface CompareSpec {
   dropbitsAnneal?: boolean;
   /** srq+dropbits keeps at least this many bits of each grid (absent: 1). */
   dropbitsKeepBits?: number;
+  /** What srq+dropbits' forward pass outputs (absent: `'nearest'`; `'full'`: gradient-only DropBits). */
+  dropbitsPick?: MaskPick;
   /** Gumbel-softmax temperature of rq / rq-st. */
   temperature: number;
   /** σ/α at init of rq / rq-st (null: the default 1/3; srq keeps the default). Absent in comparisons made before it existed. */
@@ -130,7 +133,7 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
         const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${method.replace('+', '-')}-w${bits}a${bits}-s${seed}`;
         const config =
           method === 'srq+dropbits'
-            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}), ...((spec.dropbitsKeepBits ?? 1) > 1 ? { dropbitsKeepBits: spec.dropbitsKeepBits } : {}) })
+            ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}), ...((spec.dropbitsKeepBits ?? 1) > 1 ? { dropbitsKeepBits: spec.dropbitsKeepBits } : {}), ...(spec.dropbitsPick && spec.dropbitsPick !== 'nearest' ? { dropbitsPick: spec.dropbitsPick } : {}) })
             : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
         runs.push({ id, group: 'grid', label: method, bits, seed, config });
       }
@@ -189,13 +192,18 @@ function readJson<T>(file: string): T | null {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : null;
 }
 
+/** The DropBits settings of a run config, which train nothing when its p is 0. */
+const DROPBITS_SETTINGS = ['dropbitsGranularity', 'dropbitsOn', 'dropbitsAnneal', 'dropbitsKeepBits', 'dropbitsPick'] as const;
+
 /**
  * Differences between two run configs, as `field: a ≠ b`, in the fields that train the run: the
- * penalty weight λ only of learned bit-widths (a command with `--target-bits` sets it for every run).
+ * penalty weight λ only of learned bit-widths (a command with `--target-bits` sets it for every run),
+ * the DropBits settings only of runs with DropBits (a command's `--dropbits-*` flags reach every run's config).
  */
 function differences(a: RunConfig, b: RunConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof RunConfig>;
   if (!a.learnBits && !b.learnBits) keys.delete('lambda');
+  if (!a.dropbits && !b.dropbits) for (const k of DROPBITS_SETTINGS) keys.delete(k);
   return [...keys].filter((k) => JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)).map((k) => `${k}: ${JSON.stringify(a[k] ?? null)} ≠ ${JSON.stringify(b[k] ?? null)}`);
 }
 

@@ -1,6 +1,7 @@
 import type { ModelMethod, ModelQuantConfig, ZooName } from '@srq/models';
 import type { BackendName } from '@srq/backends';
 import type { DropGranularity } from '@srq/dropbits';
+import type { MaskPick } from '@srq/quantizers';
 
 /** Everything that defines a training run (stored as `run.json`). */
 export interface RunConfig {
@@ -17,6 +18,8 @@ export interface RunConfig {
   dropbitsAnneal?: boolean;
   /** DropBits keeps at least this many bits of the grid (d ≤ b − n); absent (1) in runs made before it existed. */
   dropbitsKeepBits?: number;
+  /** What DropBits' forward pass outputs (`'full'`: gradient-only DropBits); absent: `'nearest'`, as in runs made before it existed. */
+  dropbitsPick?: MaskPick;
   learnBits: boolean;
   targetBits: number | null;
   lambda: number;
@@ -49,7 +52,7 @@ export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
     activationBits: run.abits,
     dropBits:
       run.dropbits > 0 && !run.learnBits
-        ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}), ...((run.dropbitsKeepBits ?? 1) > 1 ? { keepBits: run.dropbitsKeepBits } : {}) }
+        ? { p: run.dropbits, granularity: run.dropbitsGranularity, ...(run.dropbitsAnneal ? { anneal: Math.max(1, totalSteps) } : {}), ...((run.dropbitsKeepBits ?? 1) > 1 ? { keepBits: run.dropbitsKeepBits } : {}), ...(run.dropbitsPick && run.dropbitsPick !== 'nearest' ? { pick: run.dropbitsPick } : {}) }
         : null,
     dropBitsOn: run.dropbitsOn,
     learnBits: run.learnBits

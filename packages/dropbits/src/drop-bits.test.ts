@@ -135,6 +135,15 @@ describe('DropBits with a quantizer', () => {
     expect(Number.isInteger(mask.seed)).toBe(true);
   });
 
+  it("pick: 'full' is handed to the quantizer without a seed of its own; the forward is the undropped one", () => {
+    const q = new Quantizer({ bits: 2 });
+    const x = tf.randomNormal([200], 0, 1, 'float32', 3);
+    const mask = new DropBits({ p: 0.5, pick: 'full', granularity: 'channel', seed: 2 }).mask(q, x, true)!;
+    expect(mask.pick).toBe('full');
+    expect(mask.seed).toBeUndefined();
+    expect(Array.from(q.apply(x, { training: true, mask }).dataSync())).toEqual(Array.from(q.apply(x, { training: true }).dataSync()));
+  });
+
   it('per element, the quantizer samples the drops (in place); per channel and tensor, DropBits does', () => {
     const q = new Quantizer({ bits: 3 });
     const w = tf.zeros([4, 5]);

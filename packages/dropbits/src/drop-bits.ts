@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CodeMask, Quantizer } from '@srq/quantizers';
+import { MASK_PICKS, type CodeMask, type MaskPick, type Quantizer } from '@srq/quantizers';
 import { check, checkKnownFields } from './errors';
 import { SeedStream } from './seeds';
 
@@ -25,8 +25,12 @@ export interface DropBitsConfig {
    * quantizer's fused kernel samples d up to b − 1).
    */
   keepBits?: number;
-  /** `'nearest'` kept code (default) or the unbiased `'sample'` between the two kept codes around x. */
-  pick?: 'nearest' | 'sample';
+  /**
+   * What the forward pass outputs: the `'nearest'` kept code (default), the unbiased `'sample'`
+   * between the two kept codes around x, or `'full'` — the nearest code of the whole grid, so that
+   * only the straight-through gradient's categorical sees the dropped bits (gradient-only DropBits).
+   */
+  pick?: MaskPick;
   /** Seed of the drop sampling (advanced on every training call). Default 0. */
   seed?: number;
   /**
@@ -73,7 +77,7 @@ export class DropBits {
     check(Number.isInteger(keepBits) && keepBits >= 1 && keepBits <= 8, 'keepBits', keepBits, 'an integer from 1 to 8');
     check(keepBits === 1 || granularity !== 'element', 'keepBits', keepBits, "1 with granularity 'element' (a cap on dropped bits needs granularity 'channel' or 'tensor')");
     const pick = config.pick ?? 'nearest';
-    check(pick === 'nearest' || pick === 'sample', 'pick', pick, "'nearest' or 'sample'");
+    check(MASK_PICKS.includes(pick), 'pick', pick, MASK_PICKS.map((x) => `'${x}'`).join(', '));
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
     const anneal = config.anneal ?? 0;
@@ -119,7 +123,8 @@ export class DropBits {
     const { bits } = quantizer.config;
     if (!training || quantizer.grid.droppableBits === 0 || bits < this.config.minBits || bits <= this.config.keepBits) return undefined;
     const drop = this.config.granularity === 'element' ? { p: this.p, seed: this.seeds.next() } : this.sample(x.shape, quantizer.config.bits);
-    return this.config.pick === 'sample' ? { drop, pick: 'sample', seed: this.seeds.next() } : { drop };
+    if (this.config.pick === 'sample') return { drop, pick: 'sample', seed: this.seeds.next() };
+    return this.config.pick === 'full' ? { drop, pick: 'full' } : { drop };
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { MaskPick } from './mask';
 import { mulberry32 } from './random';
 
 /**
@@ -29,8 +30,8 @@ export interface SrqFusedAttrs {
   dropP: number;
   /** Seed of the drop sampling and of the `'sample'` pick. */
   seed: number;
-  /** `'nearest'` kept code, or `'sample'` between the two kept codes around x in proportion to π. */
-  pick: 'nearest' | 'sample';
+  /** `'nearest'` kept code, `'sample'` between the two kept codes around x in proportion to π, or `'full'`: the nearest code of the whole grid (only the backward sees the drop). */
+  pick: MaskPick;
   /** `'srq'` (default), or the Gumbel-softmax sample of `'rq'` (soft) / `'rq-st'` (hard forward). */
   method?: 'srq' | 'rq' | 'rq-st';
   /** Gumbel-softmax temperature λ of rq / rq-st. */
@@ -149,6 +150,7 @@ export function srqFused(x: Float32Array, alpha: Float32Array, ratio: Float32Arr
     const hi = hiOf[d]!;
     const rJ = binary ? (r - minCode) / step : r / s;
     let kStar = binary ? Math.min(1, Math.max(-1, 2 * Math.floor(r / 2) + 1)) : s * Math.min(hi, Math.max(lo, roundHalfEven(rJ)));
+    if (pick === 'full' && !binary) kStar = Math.min(maxCode, Math.max(minCode, roundHalfEven(r))); // gradient-only DropBits
     // the window: the W sub-grid points nearest to x, shifted inwards at the ends
     const size = Math.min(window, hi - lo + 1);
     const start = Math.min(Math.max(roundHalfEven(rJ - (size - 1) / 2), lo), hi - size + 1);

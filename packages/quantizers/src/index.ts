@@ -11,7 +11,7 @@ export {
 } from './config';
 export { Grid, type GridSpec } from './grid';
 export { gridProbabilities, gridWindow, windowSize, type GridWindow, type GridProbabilitiesOptions } from './categorical';
-export { sampleDrops, type CodeMask, type CodeWeights, type DropSample, type QuantizerMask } from './mask';
+export { sampleDrops, MASK_PICKS, type MaskPick, type CodeMask, type CodeWeights, type DropSample, type QuantizerMask } from './mask';
 export { srqFused, roundHalfEven, SRQ_FUSED_KERNEL, type SrqFusedAttrs, type SrqFusedOutputs } from './fused-srq';
 export { quantize, stopGradient, fusedKernelAvailable, type QuantizerParams, type QuantizeOptions } from './quantize';
 export { Quantizer, type VariableFactory } from './quantizer';

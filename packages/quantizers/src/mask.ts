@@ -11,6 +11,20 @@ import { QuantizerConfigError, QuantizerInputError } from './errors';
 export type CodeWeights = (codes: tf.Tensor) => tf.Tensor;
 
 /**
+ * What the forward pass of `srq` outputs under a {@link CodeMask} (training only):
+ * - `'nearest'`: the nearest kept code, the mode of the masked categorical (specification §4);
+ * - `'sample'`: one of the two kept codes around x, the upper with probability proportional to π
+ *   (an unbiased stochastic rounding on the sub-grid; elements with d = 0 keep the nearest code);
+ * - `'full'`: the nearest code of the whole grid, as if nothing were dropped — only the backward
+ *   pass, the categorical whose mean gives the straight-through gradient, sees the dropped grid
+ *   ("gradient-only DropBits": no train/test mismatch in the forward pass).
+ */
+export type MaskPick = 'nearest' | 'sample' | 'full';
+
+/** Every {@link MaskPick}. */
+export const MASK_PICKS: readonly MaskPick[] = ['nearest', 'sample', 'full'];
+
+/**
  * The mask hook of {@link Quantizer.apply} (used by `@srq/dropbits`).
  *
  * - `drop`: number of dropped low bits d, a number or a tensor broadcastable to x (per element,
@@ -21,17 +35,16 @@ export type CodeWeights = (codes: tf.Tensor) => tf.Tensor;
  * - `weights`: per-code weights, either a function of the window codes ({@link CodeWeights}) or a
  *   1-D tensor with one weight per grid code (ascending from `grid.minCode`).
  *
- * - `pick` (srq, training only): `'nearest'` (default) takes the nearest kept code, the mode of
- *   the masked categorical; `'sample'` picks one of the two kept codes around x with probability
- *   proportional to π (an unbiased stochastic rounding on the sub-grid; elements with d = 0 keep
- *   the nearest code). Not combinable with `weights`. `seed` makes the pick reproducible.
+ * - `pick` (srq, training only): what the forward pass outputs, {@link MaskPick} (default
+ *   `'nearest'`). `'sample'` and `'full'` are not combinable with `weights`. `seed` makes the
+ *   `'sample'` pick reproducible.
  *
  * The window must contain a kept code for every element; with `drop` it always does.
  */
 export interface CodeMask {
   drop?: tf.Tensor | number | DropSample;
   weights?: CodeWeights | tf.Tensor;
-  pick?: 'nearest' | 'sample';
+  pick?: MaskPick;
   seed?: number;
 }
 
@@ -54,7 +67,7 @@ export interface ResolvedMask {
   stride: tf.Tensor | number;
   sample: DropSample | null;
   weights: CodeWeights | null;
-  pick: 'nearest' | 'sample';
+  pick: MaskPick;
   seed: number;
 }
 
@@ -111,8 +124,8 @@ export function resolveMask(mask: QuantizerMask | undefined, grid: Grid, shape: 
     }
   }
   const pick = spec.pick ?? 'nearest';
-  if (pick !== 'nearest' && pick !== 'sample') throw new QuantizerConfigError('mask.pick', pick, "'nearest' or 'sample'");
-  if (pick === 'sample' && spec.weights !== undefined) throw new QuantizerConfigError('mask.pick', pick, "'nearest' when mask.weights is given");
+  if (!MASK_PICKS.includes(pick)) throw new QuantizerConfigError('mask.pick', pick, MASK_PICKS.map((p) => `'${p}'`).join(', '));
+  if (pick !== 'nearest' && spec.weights !== undefined) throw new QuantizerConfigError('mask.pick', pick, "'nearest' when mask.weights is given");
   const seed = spec.seed ?? 0;
   if (!Number.isInteger(seed)) throw new QuantizerConfigError('mask.seed', seed, 'an integer');
   const { weights } = spec;

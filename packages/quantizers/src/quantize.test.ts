@@ -122,6 +122,29 @@ describe('forward pass', () => {
     expect(Array.from(quantize(x, params(1), { bits: 3 }, { training: true, mask }).dataSync())).toEqual(Array.from(out));
   });
 
+  it("pick: 'full' (gradient-only DropBits) keeps the unmasked forward and takes the masked categorical's gradient", () => {
+    const grid = new Grid({ bits: 3 });
+    const alpha = 0.4;
+    const x = gridInputs(grid, alpha, 400, 6);
+    const u = rng(8);
+    const d = x.map(() => Math.floor(u() * 3));
+    const grads = (mask: { drop: tf.Tensor; pick?: 'full' } | undefined) => {
+      const p = params(alpha, 0.3);
+      const f = (xs: tf.Tensor, ls: tf.Tensor) => quantize(xs, { logAlpha: p.logAlpha, logSigma: ls }, { bits: 3 }, { training: true, ...(mask ? { mask } : {}) });
+      const value = Array.from(f(tf.tensor1d(x), p.logSigma).dataSync());
+      const [gx, gs] = tf.grads(f)([tf.tensor1d(x), p.logSigma], tf.onesLike(tf.tensor1d(x))).map((g) => Array.from(g.dataSync()));
+      return { value, gx: gx!, gs: gs! };
+    };
+    const plain = grads(undefined);
+    const nearest = grads({ drop: tf.tensor1d(d) });
+    const full = grads({ drop: tf.tensor1d(d), pick: 'full' });
+    expect(full.value).toEqual(plain.value); // the forward sees no drop
+    expect(nearest.value).not.toEqual(plain.value);
+    expect(full.gx).toEqual(nearest.gx); // the backward is the dropped grid's categorical
+    expect(full.gs[0]).toBeCloseTo(nearest.gs[0]!, 4);
+    expect(full.gx).not.toEqual(plain.gx);
+  });
+
   it('rejects a drop beyond the droppable bits and NaN input in debug mode', () => {
     const x = tf.tensor1d([0.1, 0.2]);
     expect(() => quantize(x, params(1), { bits: 2 }, { training: true, mask: { drop: 2 } })).toThrow(QuantizerConfigError);

@@ -17,7 +17,9 @@ export interface Selection {
  * Semi-Relaxed Quantization (specification §3): the forward pass takes the mode of the categorical,
  * i.e. the nearest (kept) grid point — exactly the inference rule — and the backward pass is the
  * multi-class straight-through estimator `y_st = y + π - stopGradient(π)`, whose soft path is
- * `Σ π_i g_i`. The mode comes from distances, not from π (which underflows far from x).
+ * `Σ π_i g_i`. The mode comes from distances, not from π (which underflows far from x). With
+ * `pick: 'full'` the forward is the nearest code of the whole grid and only π (the backward) is
+ * restricted to the kept codes.
  */
 export function selectSrq(
   logits: tf.Tensor,
@@ -30,6 +32,7 @@ export function selectSrq(
   const pi = tf.softmax(logits);
   let code: tf.Tensor;
   if (weights) code = nearestKept(window, r, weights);
+  else if (mask.pick === 'full') code = grid.nearest(r); // gradient-only DropBits: the forward ignores the mask
   else if (mask.pick === 'sample' && mask.stride !== 1) code = pickAround(pi, window, r, grid, mask);
   else code = grid.nearest(r, mask.stride);
   return { code, weights: pi, kappa: 1 };

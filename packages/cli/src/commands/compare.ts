@@ -11,7 +11,7 @@ import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
 import { choice, int, list, num } from '../options';
 import { quantConfig } from '../run-config';
-import { gateAnnealOf, gateAnnealOption, penaltyWeight } from './train';
+import { dropbitsPickOption, gateAnnealOf, gateAnnealOption, penaltyWeight } from './train';
 import { defaultWorkers } from '../data-parallel';
 
 /** The flags of `srq compare`: the spec, with the optional values undefined, plus the command's own. */
@@ -49,6 +49,7 @@ export function compareCommand(): Command {
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes in srq+dropbits').choices(['weights', 'activations', 'both']).default('both'))
     .option('--dropbits-anneal', 'anneal the DropBits p of srq+dropbits linearly to 0 over each run', false)
     .option('--dropbits-keep-bits <n>', 'srq+dropbits keeps at least n bits of each grid (2: never below 2 bits; above 1 needs --dropbits-granularity channel or tensor)', int(1, 8), 1)
+    .addOption(dropbitsPickOption())
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--sigma-init <r>', 'σ/α at init of rq / rq-st (default 1/3, as srq)', num(0, Infinity, 'open'))
     .option('--limit <n>', 'train on a fixed random subset of N training images (the same for every run)', int(1))
@@ -78,8 +79,8 @@ function specOf(flags: CompareFlags): CompareSpec {
   if (flags.lottery && !flags.learnBits) throw new UsageError('--lottery needs --learn-bits.');
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
   const gateAnneal = gateAnnealOf(flags);
-  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, reuse: _reuse, dryRun: _dryRun, out: _out, json: _json, quiet: _quiet, ...fixed } = flags;
-  return { ...fixed, ...(gateAnneal !== undefined ? { gateAnneal } : {}), bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
+  const { limit, targetBits, dataDir, cacheDir, sigmaInit, lambda, gateAnneal: _gateAnneal, workers: _workers, reuse: _reuse, dryRun: _dryRun, out: _out, json: _json, quiet: _quiet, dropbitsPick, ...fixed } = flags;
+  return { ...fixed, ...(dropbitsPick && dropbitsPick !== 'nearest' ? { dropbitsPick } : {}), ...(gateAnneal !== undefined ? { gateAnneal } : {}), bits: [...flags.bits].sort((a, b) => a - b), limit: limit ?? null, sigmaInit: sigmaInit ?? null, lambda: penaltyWeight(lambda, targetBits), targetBits: targetBits ?? null, dataDir: dataDir ?? null, cacheDir: cacheDir ?? null };
 }
 
 /** `--dry-run`: what each planned run would do (stdout; one JSON line with `--json`), nothing written. */
@@ -106,10 +107,11 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   if (existsSync(specFile)) {
     const before = JSON.parse(readFileSync(specFile, 'utf8')) as { command: string; commands?: string[]; spec: CompareSpec };
     const kept = (s: CompareSpec) => {
-      const k: Record<string, unknown> = { dropbitsOn: 'both', dropbitsAnneal: false, dropbitsKeepBits: 1, ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, lambda: 0, gateAnneal: 1, temperature: 1, sigmaInit: null }; // DropBits flags absent in comparisons made before them
+      // what may change between the commands of one directory: each run's configuration is checked on its own (decide())
+      const k: Record<string, unknown> = { ...s, methods: [], bits: [], seeds: [], learnBits: false, lottery: false, targetBits: null, lambda: 0, gateAnneal: 1, temperature: 1, sigmaInit: null, dropbits: 0, dropbitsGranularity: null, dropbitsOn: null, dropbitsAnneal: null, dropbitsKeepBits: null, dropbitsPick: null };
       return JSON.stringify(k, Object.keys(k).sort());
     };
-    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --lambda, --gate-anneal and --lottery may change between runs of it); use another --out.`);
+    if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --lambda, --gate-anneal, --lottery and the --dropbits flags may change between runs of it); use another --out.`);
     commands = [...(before.commands ?? [before.command]).filter((c) => c !== command), command]; // the last is the latest
   }
   if (flags.dryRun) return printPreview(spec, flags);

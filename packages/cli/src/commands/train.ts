@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
+import { MASK_PICKS } from '@srq/quantizers';
 import { BUDGET_LAMBDA, MODEL_METHODS, validateModelQuantConfig, ZOO } from '@srq/models';
 import { EXIT, handleError, UsageError } from '../errors';
 import { int, num } from '../options';
@@ -62,6 +63,10 @@ export const gateAnnealOption = (): Option =>
   new Option('--gate-anneal <factor>', `with --learn-bits: the gates' noise and temperature shrink by this factor over the run, so that the sampled gates end as the deterministic ones and the budget holds for the learned bits (1: off; default ${GATE_ANNEAL})`).argParser(num(1));
 
 
+/** The `--dropbits-pick` option (train and compare). */
+export const dropbitsPickOption = (): Option =>
+  new Option('--dropbits-pick <pick>', "what DropBits' forward pass outputs: the nearest kept code, a sample between the two kept codes around x (unbiased), or full: the nearest code of the whole grid, only the gradient's categorical sees the drop (gradient-only DropBits)").choices(MASK_PICKS).default('nearest');
+
 /** `srq train`. */
 export function trainCommand(): Command {
   return new Command('train')
@@ -77,6 +82,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes').choices(['weights', 'activations', 'both']).default('both'))
     .option('--dropbits-anneal', 'anneal the DropBits p linearly to 0 over the run', false)
     .option('--dropbits-keep-bits <n>', 'DropBits keeps at least n bits of each grid: at most b − n dropped (2: never below 2 bits; above 1 needs --dropbits-granularity channel or tensor)', int(1, 8), 1)
+    .addOption(dropbitsPickOption())
     .option('--learn-bits', 'learn a bit-width per quantizer (BitGates) from --wbits/--abits', false)
     .option('--target-bits <x>', "average bits over the model's quantizers for --learn-bits (one model-wide budget)", num(1, 8))
     .option('--lambda <l>', 'weight of the expected-bits penalty for --learn-bits (default 0.01 per bit; 1 with --target-bits, a model-wide budget)', num(0))
@@ -118,9 +124,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, gateAnneal: _gateAnneal, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
     run = {
       ...fixed,
+      ...(dropbitsPick && dropbitsPick !== 'nearest' ? { dropbitsPick } : {}),
       ...(gateAnneal !== undefined ? { gateAnneal } : {}),
       dropbits: flags.method === 'srq' ? flags.dropbits : 0, // DropBits regularizes srq (specification §4)
       targetBits: targetBits ?? null,
