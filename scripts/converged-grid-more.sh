@@ -5,11 +5,11 @@
 # as 3(a). Everything of one dataset goes into one directory, results/converged/<dataset>/, so that
 # its table and plot show every method at every bits, and learned bits meet uniform 2/2, 3/3 and
 # 4/4 at the same BOPs: 3(a)'s runs are taken from results/converged/<dataset>-2bit (`--reuse`),
-# not trained again. SRQ + DropBits joins once the DropBits study (scripts/dropbits-stage-c.sh) has
-# picked its variant.
+# not trained again. SRQ + DropBits is the DropBits study's variant (scripts/dropbits-stage-c.sh):
+# gradient-only, p = 0.1 per element.
 #   (a) 3(a)'s 2/2 grid, taken from <dataset>-2bit                 no training (run it once 3(a) has
 #       finished there: a run missing there would be trained here)
-#   (b) 3/3 and 4/4: STE and SRQ                                    12 runs per dataset, ≈ 4 h each
+#   (b) 3/3 and 4/4: STE, SRQ and SRQ + DropBits                    18 runs per dataset, ≈ 6 h each
 #   (c) RQ-ST 2/2 (RQ's tuned σ/α 0.02, temperature 4)              3 runs per dataset, ≈ 1.8 h each
 #   (d) learned bit-widths from 4 bits at a model-wide budget of 2.5 average bits, the gates
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
@@ -25,16 +25,17 @@ cd "$(dirname "$0")/.."
 SRQ=${1:-packages/cli/dist/bin.js}
 only=${2:-all}
 common=(--seeds 0,1,2 --epochs 10 --quiet)
+dropbits=(--dropbits 0.1 --dropbits-granularity element --dropbits-pick full) # the DropBits study's variant
 step() { [[ $only == all || $only == "$1" ]]; }
 for dataset in mnist fashion-mnist; do
   out=(--out "results/converged/$dataset")
   if step a; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods fp,ste,rq,srq --sigma-init 0.02 --temperature 4 --reuse "results/converged/$dataset-2bit" "${out[@]}"
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods fp,ste,rq,srq,srq+dropbits "${dropbits[@]}" --sigma-init 0.02 --temperature 4 --reuse "results/converged/$dataset-2bit" "${out[@]}"
   fi
 done
 for dataset in mnist fashion-mnist; do
   if step b; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 3,4 --methods ste,srq --out "results/converged/$dataset"
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 3,4 --methods ste,srq,srq+dropbits "${dropbits[@]}" --out "results/converged/$dataset"
   fi
 done
 for dataset in mnist fashion-mnist; do

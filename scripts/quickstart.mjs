@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: a short default training (2-bit LeNet-5, SRQ + DropBits) on 6,000 MNIST images,
+// `npm start`: a short default training (2-bit LeNet-5, SRQ) on 6,000 MNIST images,
 // into a fresh run directory under runs/, printing progress and the test error.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -101,12 +101,12 @@ describe('srq compare on MNIST', () => {
 
   it('srq+dropbits takes --dropbits-on, --dropbits-anneal, --dropbits-keep-bits and --dropbits-pick into its runs and its table; runs of several epochs record their curves', () => {
     const out = join(tmp(), 'cmp');
-    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--dropbits-pick', 'full', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--json', '--quiet']);
+    const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--dropbits-pick', 'sample', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number; dropbitsPick?: string }; summary: { test_error: number }; curve: Array<{ epoch: number; test_error: number; epoch_s: number }> }> };
-    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true, dropbitsKeepBits: 2, dropbitsPick: 'full' });
+    expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true, dropbitsKeepBits: 2, dropbitsPick: 'sample' });
     const md = readFileSync(join(out, 'results.md'), 'utf8');
-    expect(md).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits, the forward on the whole grid (gradient-only)');
+    expect(md).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits, the forward a sample between the two kept codes around x');
     // the learning curve: test error after each epoch, in results.json and in the table
     const { curve } = runs[0]!;
     expect(curve.map((p) => p.epoch)).toEqual([1, 2]);
@@ -118,13 +118,13 @@ describe('srq compare on MNIST', () => {
     // another DropBits variant of the same run: refused, nothing overwritten
     const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--quiet']);
     expect(other.status).toBe(2);
-    expect(other.stderr).toMatch(/holds a run with another configuration \(dropbitsOn: "weights" ≠ "both"; dropbitsAnneal: true ≠ null; dropbitsKeepBits: 2 ≠ null; dropbitsPick: "full" ≠ null\)/);
+    expect(other.stderr).toMatch(/holds a run with another configuration \(dropbitsOn: "weights" ≠ "both"; dropbitsAnneal: true ≠ null; dropbitsKeepBits: 2 ≠ null; dropbitsPick: "sample" ≠ "full"\)/);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toBe(md);
     // the --dropbits flags do not reach runs without DropBits: plain srq joins the directory with the defaults
     const plain = srq(['compare', '--out', out, '--methods', 'srq', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--json', '--quiet']);
     expect(plain.status, plain.stderr).toBe(0);
     expect((JSON.parse(plain.stdout) as { runs: Array<{ id: string }> }).runs.map((x) => x.id)).toEqual(['mnist-lenet5-srq-w3a3-s0', 'mnist-lenet5-srq-dropbits-w3a3-s0']);
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('never below 2 bits, the forward on the whole grid (gradient-only)'); // from the run's configuration
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('never below 2 bits, the forward a sample between the two kept codes around x'); // from the run's configuration
   });
 
   it('--reuse takes the finished runs of the same configuration from another results directory instead of training them', () => {

@@ -33,8 +33,8 @@ describe('srq train --resume', () => {
   };
 
   it.each<[string, string[], NodeJS.Signals]>([
-    ['SRQ + DropBits, main thread only, killed', ['--workers', '0'], 'SIGKILL'],
-    ['SRQ + DropBits, 2 threads, Ctrl-C mid-epoch', ['--workers', '1'], 'SIGINT'],
+    ['SRQ + DropBits (the forward on the kept codes), main thread only, killed', ['--workers', '0', '--dropbits', '0.1', '--dropbits-pick', 'nearest'], 'SIGKILL'],
+    ['SRQ + DropBits (gradient-only), 2 threads, Ctrl-C mid-epoch', ['--workers', '1', '--dropbits', '0.1'], 'SIGINT'],
     ['RQ (Gumbel noise), 2 threads, Ctrl-C mid-epoch', ['--workers', '1', '--method', 'rq'], 'SIGINT'],
     ['learned bits (BitGates samples), main thread only, Ctrl-C mid-epoch', ['--workers', '0', '--learn-bits'], 'SIGINT'],
   ])('%s at a random step, then resumed: the final weights equal an uninterrupted run bit for bit', async (_, extra, signal) => {

@@ -10,7 +10,7 @@ import { cifarFiles, lines, NODE, srq, tmp } from './cli-run';
 import { repoRoot, workspaceDir } from './node-run';
 
 describe('srq train / eval on MNIST', () => {
-  it('trains a 2-bit LeNet-5 (SRQ + DropBits) on 2,000 images past 90% test accuracy, and eval agrees', () => {
+  it('trains a 2-bit LeNet-5 (SRQ, DropBits off by default) on 2,000 images past 90% test accuracy, and eval agrees', () => {
     const out = join(tmp(), 'run');
     const r = srq(['train', '--limit', '2000', '--epochs', '3', '--batch-size', '32', '--lr', '3e-3', '--out', out, '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
@@ -18,6 +18,9 @@ describe('srq train / eval on MNIST', () => {
     for (const key of ['test_error', 'epochs', 'wall_s', 'img_per_s', 'bits', 'model_bytes']) expect(summary).toHaveProperty(key);
     expect(summary.test_error).toBeLessThan(10);
     expect(summary.epochs).toBe(3);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run).toMatchObject({ method: 'srq', wbits: 2, abits: 2, dropbits: 0 });
+    expect(run).not.toHaveProperty('dropbitsPick'); // no DropBits, no pick recorded
     expect(Object.values(summary.bits)).toEqual([2, 2, 2, 2, 2, 2, 2]);
     expect(summary.model_bytes * 14).toBeLessThan(summary.float_bytes);
     const metrics = lines(join(out, 'metrics.jsonl'));

@@ -154,8 +154,8 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
 type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 /**
- * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (the default training)
- * on the main thread (no workers, so every kernel is seen), each under `tf.profile`; the time per
+ * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (p 0.05: the default training's
+ * kernels plus the DropBits draws) on the main thread (no workers, so every kernel is seen), each under `tf.profile`; the time per
  * step of each kernel (summed over its calls, with its share of the kernels' total), and the step's
  * wall time. A kernel's time is measured around its call on the main thread, as tfjs profiles.
  */
@@ -333,7 +333,8 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 /**
- * Memory over a long data-parallel training run (srq + DropBits 2/2, the default training): trains
+ * Memory over a long data-parallel training run (srq + DropBits 2/2, p 0.05: the default training's
+ * state plus the DropBits streams): trains
  * for `seconds` on a fixed random batch and samples, every few steps, the process's resident
  * memory and the tensors, tensor bytes and WebAssembly heap of the main thread and every worker.
  * Reports the growth per step over the second half of the run (after warm-up): a leak shows as a

@@ -14,6 +14,12 @@ import { train, type TrainSummary } from './trainer';
 
 /** The methods `srq compare` runs: the model methods, and SRQ with DropBits. */
 export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits'] as const;
+/**
+ * DropBits p of `srq+dropbits` unless `--dropbits` says otherwise: the variant of the DropBits study
+ * (results/README.md) that never collapsed, per element with the gradient-only pick (`--dropbits-pick`
+ * full, the default). It ties plain SRQ; it does not beat it.
+ */
+export const SRQ_DROPBITS_P = 0.1;
 /** One of {@link COMPARE_METHODS}. */
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
 

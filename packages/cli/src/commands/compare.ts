@@ -5,7 +5,7 @@ import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
 import { validateModelQuantConfig, writeFileAtomic, ZOO } from '@srq/models';
-import { COMPARE_METHODS, withEarlierRuns, planRuns, previewComparison, runComparison, type CompareMethod, type CompareSpec, type RunAction } from '../compare';
+import { COMPARE_METHODS, SRQ_DROPBITS_P, withEarlierRuns, planRuns, previewComparison, runComparison, type CompareMethod, type CompareSpec, type RunAction } from '../compare';
 import { writeResults } from '../compare-report';
 import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
@@ -44,7 +44,7 @@ export function compareCommand(): Command {
     .option('--epochs <n>', 'epochs per run', int(1), 1)
     .option('--batch-size <n>', 'batch size', int(1), 128)
     .option('--lr <lr>', 'Adam learning rate (cosine decay to 0)', num(0, Infinity, 'open'), 1e-3)
-    .option('--dropbits <p>', 'DropBits p of srq+dropbits', num(0, 1, 'open'), 0.05)
+    .option('--dropbits <p>', 'DropBits p of srq+dropbits (default: the DropBits study\'s variant, gradient-only per element)', num(0, 1, 'open'), SRQ_DROPBITS_P)
     .addOption(new Option('--dropbits-granularity <g>', 'one dropped-bit draw per element, channel or tensor').choices(DROP_GRANULARITIES).default('element'))
     .addOption(new Option('--dropbits-on <which>', 'which quantizers DropBits regularizes in srq+dropbits').choices(['weights', 'activations', 'both']).default('both'))
     .option('--dropbits-anneal', 'anneal the DropBits p of srq+dropbits linearly to 0 over each run', false)
