@@ -78,6 +78,8 @@ describe('srq train / eval on MNIST', () => {
     [['train', '--method', 'lsq'], 2, /^srq: option '--method <method>' argument 'lsq' is invalid\. Allowed choices are fp, ste, rq, rq-st, srq\.$/],
     [['train', '--dropbits', '1'], 2, /^srq: option '--dropbits <p>' argument '1' is invalid\. expected a number in \[0, 1\), got "1"\.$/],
     [['train', '--target-bits', '3'], 2, /^srq: --target-bits needs --learn-bits\.$/],
+    [['train', '--method', 'ste', '--dropbits', '0.1'], 2, /^srq: --dropbits needs --method srq \(DropBits regularizes SRQ\)\.$/],
+    [['train', '--learn-bits', '--dropbits', '0.1'], 2, /^srq: --dropbits does not combine with --learn-bits \(the bit gates replace DropBits\)\.$/],
     [['train', '--gate-anneal', '3'], 2, /^srq: --gate-anneal needs --learn-bits\.$/],
     [['train', '--learn-bits', '--gate-anneal', '0.5'], 2, /--gate-anneal/],
     [['train', '--sigma-init', '0'], 2, /^srq: option '--sigma-init <r>' argument '0' is invalid\. expected a number in \(0, Infinity\), got "0"\.$/],

@@ -115,6 +115,8 @@ export function trainCommand(): Command {
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
+  if (flags.dropbits > 0 && flags.method !== 'srq') throw new UsageError('--dropbits needs --method srq (DropBits regularizes SRQ).');
+  if (flags.dropbits > 0 && flags.learnBits) throw new UsageError('--dropbits does not combine with --learn-bits (the bit gates replace DropBits).');
   const gateAnneal = gateAnnealOf(flags);
   const out = flags.out ?? `runs/${flags.modelFile ? 'model-file' : flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
   const dir = new RunDir(out);
@@ -125,12 +127,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
     const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
-    const dropbits = flags.method === 'srq' ? flags.dropbits : 0; // DropBits regularizes srq (specification §4)
     run = {
       ...fixed,
-      ...(dropbits > 0 && dropbitsPick && dropbitsPick !== 'nearest' ? { dropbitsPick } : {}),
+      ...(flags.dropbits > 0 && dropbitsPick && dropbitsPick !== 'nearest' ? { dropbitsPick } : {}),
       ...(gateAnneal !== undefined ? { gateAnneal } : {}),
-      dropbits,
       targetBits: targetBits ?? null,
       lambda: penaltyWeight(lambda, targetBits),
       limit: limit ?? null,
