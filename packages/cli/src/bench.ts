@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SRQ_DROPBITS } from './compare';
 import { DataParallel, trainStep } from './data-parallel';
 import { median } from './stats';
 import { SRQ_FUSED_KERNEL } from '@srq/quantizers';
@@ -99,7 +100,7 @@ async function withSetting<T>(setting: BenchSetting, fn: () => Promise<T> | T): 
 export async function benchTraining(options: BenchOptions): Promise<Record<string, number>> {
   const { model, batchSize, steps, warmup, reps, inputShape, workers, backend } = options;
   const zoo = (quant: ModelQuantConfig): BenchConfig => ({ key: '', quant, build: () => ZOO[model](quant, { inputShape, numClasses: 10 }) });
-  const db2 = zoo({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } });
+  const db2 = zoo({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: SRQ_DROPBITS });
   const single = { workers: false };
   const configs: BenchConfig[] = options.ablation
     ? [
@@ -114,8 +115,8 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
         { ...zoo({ method: 'fp' }), key: 'float_ips' },
         { ...zoo({ method: 'srq', weightBits: 2, activationBits: 2 }), key: 'srq2_ips' },
         { ...db2, key: 'srq_db2_ips' },
-        { ...zoo({ method: 'srq', weightBits: 4, activationBits: 4, dropBits: { p: 0.05 } }), key: 'srq_db4_ips' },
-        { ...zoo({ method: 'srq', weightBits: 8, activationBits: 8, dropBits: { p: 0.05 } }), key: 'srq_db8_ips' },
+        { ...zoo({ method: 'srq', weightBits: 4, activationBits: 4, dropBits: SRQ_DROPBITS }), key: 'srq_db4_ips' },
+        { ...zoo({ method: 'srq', weightBits: 8, activationBits: 8, dropBits: SRQ_DROPBITS }), key: 'srq_db8_ips' },
         { ...zoo({ method: 'rq', weightBits: 2, activationBits: 2, sigmaInit: 0.1 }), key: 'rq2_ips' },
       ];
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
@@ -154,15 +155,15 @@ export async function benchTraining(options: BenchOptions): Promise<Record<strin
 type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 /**
- * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (p 0.05: the default
- * training's kernels plus the DropBits draws) on the main thread (no workers, so every kernel is
+ * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (`srq compare`'s
+ * srq+dropbits: the default training's kernels plus the DropBits draws) on the main thread (no workers, so every kernel is
  * seen), each under `tf.profile`; the time per step of each kernel (summed over its calls, with
  * its share of the kernels' total), and the step's wall time. A kernel's time is measured around
  * its call on the main thread, as tfjs profiles.
  */
 export async function benchProfile(options: BenchOptions): Promise<Record<string, unknown>> {
   const { model, batchSize, steps, warmup, inputShape } = options;
-  const m = ZOO[model]({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } }, { inputShape, numClasses: 10 });
+  const m = ZOO[model]({ method: 'srq', weightBits: 2, activationBits: 2, dropBits: SRQ_DROPBITS }, { inputShape, numClasses: 10 });
   const opt = tf.train.adam(1e-3);
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, 10, 'int32', 2), 10);
@@ -334,8 +335,8 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 /**
- * Memory over a long data-parallel training run (srq + DropBits 2/2, p 0.05: the default
- * training's state plus the DropBits streams): trains for `seconds` on a fixed random batch and
+ * Memory over a long data-parallel training run (srq + DropBits 2/2 as `srq compare`'s
+ * srq+dropbits: the default training's state plus the DropBits streams): trains for `seconds` on a fixed random batch and
  * samples, every few steps, the process's resident memory and the tensors, tensor bytes and
  * WebAssembly heap of the main thread and every worker.
  * Reports the growth per step over the second half of the run (after warm-up): a leak shows as a
@@ -343,7 +344,7 @@ function slope(xs: number[], ys: number[]): number {
  */
 export async function benchSoak(options: BenchOptions & { seconds: number }): Promise<Record<string, number>> {
   const { model, batchSize, inputShape, workers, backend, seconds } = options;
-  const quant: ModelQuantConfig = { method: 'srq', weightBits: 2, activationBits: 2, dropBits: { p: 0.05 } };
+  const quant: ModelQuantConfig = { method: 'srq', weightBits: 2, activationBits: 2, dropBits: SRQ_DROPBITS };
   const m = ZOO[model](quant, { inputShape, numClasses: 10 });
   const opt = tf.train.adam(1e-3);
   const x = tf.randomNormal([batchSize, ...inputShape], 0, 1, 'float32', 1);

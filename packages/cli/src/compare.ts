@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageDataset } from '@srq/datasets';
-import type { DropGranularity } from '@srq/dropbits';
+import type { DropBitsConfig, DropGranularity } from '@srq/dropbits';
 import type { MaskPick } from '@srq/quantizers';
 import type { ModelMethod, ZooName } from '@srq/models';
 import type { BackendName } from '@srq/backends';
@@ -20,6 +20,8 @@ export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits
  * full, the default). It ties plain SRQ; it does not beat it.
  */
 export const SRQ_DROPBITS_P = 0.1;
+/** That variant as a model's `dropBits`: what `srq compare`'s `srq+dropbits` trains by default and `srq bench` times. */
+export const SRQ_DROPBITS: DropBitsConfig = { p: SRQ_DROPBITS_P, granularity: 'element', pick: 'full' };
 /** One of {@link COMPARE_METHODS}. */
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
 
