@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bopsMatches, lotteryRuns, planRuns, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
+import { bopsMatches, lotteryRuns, pairedDifferences, planRuns, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
 import { cifarFiles, srq, tmp } from './cli-run';
 
 describe('srq compare on MNIST', () => {
@@ -225,5 +225,44 @@ describe('the lottery check', () => {
     const [learnedMatch] = bopsMatches(runs);
     expect(learnedMatch).toMatchObject({ below: { id: w2!.id }, above: { id: w4!.id }, uniformError: 1.5 });
     expect(md).toContain(`| ${learnedRun.id} | 3.000e+6 | 1.50 | 2/2: 0.67×, 2.00 | 4/4: 1.33×, 1.00 | 1.50 | 0.00 |`);
+  });
+});
+
+describe('the comparison against SRQ, seed by seed', () => {
+  const spec: CompareSpec = {
+    dataset: 'mnist', model: 'lenet5', methods: ['fp', 'ste', 'srq', 'srq+dropbits'], bits: [2, 4], seeds: [0, 1, 2], epochs: 10, batchSize: 128, lr: 1e-3,
+    dropbits: 0.1, dropbitsGranularity: 'element', temperature: 1, sigmaInit: null, limit: null, learnBits: false, targetBits: null,
+    lambda: 0.01, lottery: false, backend: 'wasm', dataDir: null, cacheDir: null,
+  };
+  // test error by method, bits and seed; srq at 4/4 lacks seed 2, srq+dropbits has no 4/4 run
+  const errors: Record<string, number> = {
+    'fp|32|0': 0.5, 'fp|32|1': 0.6, 'fp|32|2': 0.7,
+    'srq|2|0': 8.4, 'srq|2|1': 8.27, 'srq|2|2': 8.71, 'srq|4|0': 7.9, 'srq|4|1': 8.0,
+    'ste|2|0': 8.71, 'ste|2|1': 8.33, 'ste|2|2': 8.42, 'ste|4|0': 8.0, 'ste|4|1': 7.8, 'ste|4|2': 7.7,
+    'srq+dropbits|2|0': 8.45, 'srq+dropbits|2|1': 8.28, 'srq+dropbits|2|2': 8.61,
+  };
+  const runs: FinishedRun[] = planRuns(spec)
+    .filter((r) => `${r.label}|${r.bits}|${r.seed}` in errors)
+    .reverse() // the pairing must not depend on the order the runs were finished in
+    .map((r) => ({ ...r, curve: null, versions: null, summary: { test_error: errors[`${r.label}|${r.bits}|${r.seed}`], bops_per_image: 1, average_bits: r.bits, bits: {}, model_bytes: 1, img_per_s: 1, wall_s: 1 } as unknown as FinishedRun['summary'] }));
+
+  it('pairs each method with SRQ of the same bits and seed, skips fp and the seeds SRQ lacks', () => {
+    const paired = pairedDifferences(runs);
+    expect(paired.map((p) => [p.method, p.bits, p.n, p.better])).toEqual([['ste', 2, 3, 1], ['ste', 4, 2, 1], ['srq+dropbits', 2, 3, 1]]);
+    const [ste2, ste4, dropped] = paired;
+    expect(ste2!.perSeed.map((p) => p.seed)).toEqual([0, 1, 2]);
+    expect(ste2!.perSeed.map((p) => Math.round(p.difference * 100) / 100)).toEqual([0.31, 0.06, -0.29]);
+    expect(ste4!.perSeed.map((p) => Math.round(p.difference * 100) / 100)).toEqual([0.1, -0.2]);
+    expect(dropped!.mean).toBeCloseTo(-0.04 / 3, 10);
+  });
+
+  it('puts them in the results page, with signs', () => {
+    const md = resultsMarkdown(spec, runs, ['srq compare'], {});
+    const section = md.split('## Against SRQ, seed by seed')[1]!.split('## Every run')[0]!;
+    expect(section).toContain('| ste | 2/2 | +0.31 (seed 0), +0.06 (seed 1), −0.29 (seed 2) | +0.03 ± 0.30 | 1 of 3 seeds |');
+    expect(section).toContain('| srq+dropbits | 2/2 | +0.05 (seed 0), +0.01 (seed 1), −0.10 (seed 2) | −0.01 ± 0.08 | 1 of 3 seeds |');
+    expect(section).not.toContain('| fp');
+    // a grid without SRQ has no such section
+    expect(resultsMarkdown(spec, runs.filter((r) => r.label !== 'srq'), ['srq compare'], {})).not.toContain('Against SRQ');
   });
 });

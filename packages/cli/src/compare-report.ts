@@ -77,10 +77,50 @@ export function bopsMatches(runs: FinishedRun[]): BopsMatch[] {
     });
 }
 
+/** A method against SRQ at the same bits, seed by seed: a seed fixes the initial weights and the batch order, so two runs of one seed differ only by the method. */
+export interface PairedDifference {
+  method: string;
+  bits: number;
+  /** This method's test error minus SRQ's, per seed both ran, in seed order (negative: better than SRQ). */
+  perSeed: { seed: number; difference: number }[];
+  mean: number;
+  std: number;
+  n: number;
+  /** Seeds on which this method's test error is below SRQ's. */
+  better: number;
+}
+
+/** Every grid method but fp and SRQ against the SRQ grid runs of the same bits and seed (none where SRQ did not run them). */
+export function pairedDifferences(runs: FinishedRun[]): PairedDifference[] {
+  const grid = oncePerId(runs.filter((r) => r.group === 'grid'));
+  const cells = new Map<string, PairedDifference>();
+  for (const r of [...grid].sort((a, b) => a.seed - b.seed)) {
+    if (r.label === 'srq' || r.label === 'fp') continue;
+    const ref = grid.find((x) => x.label === 'srq' && x.bits === r.bits && x.seed === r.seed);
+    if (!ref) continue;
+    const key = `${r.label}|${r.bits}`;
+    const cell = cells.get(key) ?? { method: r.label, bits: r.bits, perSeed: [], mean: 0, std: 0, n: 0, better: 0 };
+    cell.perSeed.push({ seed: r.seed, difference: r.summary.test_error - ref.summary.test_error });
+    cells.set(key, cell);
+  }
+  const order = (m: string) => COMPARE_METHODS.indexOf(m as (typeof COMPARE_METHODS)[number]);
+  return [...cells.values()]
+    .sort((a, b) => order(a.method) - order(b.method) || a.bits - b.bits)
+    .map((c) => {
+      const differences = c.perSeed.map((p) => p.difference);
+      return { ...c, ...meanStd(differences), better: differences.filter((d) => d < 0).length };
+    });
+}
+
 const pct = (v: number) => v.toFixed(2);
 const spread = (c: { mean: number; std: number }) => `${pct(c.mean)} ± ${Number.isNaN(c.std) ? '–' : pct(c.std)}`;
 const cellText = (c: { mean: number; std: number; n: number } | undefined) => (c ? `${spread(c)} (n=${c.n})` : '–');
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
+/** A difference in points with its sign, to two decimals (0.00 when it rounds to nothing). */
+const signed = (v: number) => {
+  const r = Math.round(v * 100) / 100;
+  return r > 0 ? `+${r.toFixed(2)}` : r < 0 ? `−${(-r).toFixed(2)}` : '0.00';
+};
 
 /**
  * The spec widened to every run the results hold: a directory filled by several commands (other
@@ -145,6 +185,17 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], commands
     lines.push('## Test error (%) after each epoch, mean ± std over seeds', '');
     lines.push(`| epoch | ${curves.map(name).join(' | ')} |`, `| --- | ${curves.map(() => '---').join(' | ')} |`);
     for (let e = 0; e < spec.epochs; e++) lines.push(`| ${e + 1} | ${curves.map((c) => (c.epochs[e]?.n ? cellText(c.epochs[e]) : '–')).join(' | ')} |`);
+    lines.push('');
+  }
+  const paired = pairedDifferences(runs);
+  if (paired.length) {
+    lines.push('## Against SRQ, seed by seed', '');
+    lines.push("Each method's test error minus SRQ's at the same bits and seed, in points (negative: better than SRQ). A seed fixes the initial weights and the order of the batches, so the two runs differ only by the method; the spread of these differences is the one to set a difference against.", '');
+    lines.push('| method | bits | per seed | mean ± std | better than SRQ on |', '| --- | --- | --- | --- | --- |');
+    for (const p of paired) {
+      const perSeed = p.perSeed.map((x) => `${signed(x.difference)} (seed ${x.seed})`).join(', ');
+      lines.push(`| ${p.method} | ${p.bits}/${p.bits} | ${perSeed} | ${signed(p.mean)} ± ${Number.isNaN(p.std) ? '–' : pct(p.std)} | ${p.better} of ${p.n} seeds |`);
+    }
     lines.push('');
   }
   lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause. Trained by: the commit of the code, and the results directory a run was taken from (`--reuse`).', '');

@@ -6,6 +6,6 @@ export { quantConfig, type RunConfig } from './run-config';
 export { UsageError, handleError, EXIT } from './errors';
 export { TRAIN_DEFAULTS } from './commands/train';
 export { planRuns, lotteryRuns, COMPARE_METHODS, type CompareSpec, type CompareMethod, type PlannedRun, type FinishedRun, type EpochPoint } from './compare';
-export { resultsMarkdown, bopsMatches } from './compare-report';
+export { resultsMarkdown, bopsMatches, pairedDifferences, type PairedDifference } from './compare-report';
 export { benchTraining, benchInference, benchSoak, stockLenet5, type BenchOptions } from './bench';
 export { DataParallel, trainStep, batchLoss, shardGradients, reseededTopology, type ReplicaRecipe, type StepResult } from './data-parallel';
