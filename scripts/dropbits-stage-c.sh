@@ -16,3 +16,9 @@ common=(--dataset fashion-mnist --bits 2 --seeds 0,1,2 --epochs 10 --quiet --met
 node "$SRQ" compare "${common[@]}" --dropbits 0.1 --dropbits-granularity element --dropbits-pick full --out results/dropbits-screen/c-p0.1-element-full
 node "$SRQ" compare "${common[@]}" --dropbits 0.03 --dropbits-granularity channel --dropbits-on activations --out results/dropbits-screen/c-p0.03-channel-activations
 node "$SRQ" compare "${common[@]}" --dropbits 0.03 --dropbits-granularity channel --dropbits-anneal --out results/dropbits-screen/c-p0.03-channel-anneal
+# Plain SRQ and STE beside each variant, taken over from the converged grid (no training), so that
+# each page sets the variant against plain SRQ seed by seed
+for dir in c-p0.1-element-full c-p0.03-channel-activations c-p0.03-channel-anneal; do
+  same=(); [[ $dir == *channel* ]] && same=(--dropbits-granularity channel) # the directory's own (plain runs ignore it)
+  node "$SRQ" compare "${common[@]/srq+dropbits/srq,ste}" "${same[@]}" --reuse results/converged/fashion-mnist-2bit --out "results/dropbits-screen/$dir"
+done
