@@ -156,10 +156,10 @@ type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
 
 /**
  * Where a training step's time goes: `steps` steps of SRQ + DropBits 2/2 (`srq compare`'s
- * srq+dropbits: the default training's kernels plus the DropBits draws) on the main thread (no workers, so every kernel is
- * seen), each under `tf.profile`; the time per step of each kernel (summed over its calls, with
- * its share of the kernels' total), and the step's wall time. A kernel's time is measured around
- * its call on the main thread, as tfjs profiles.
+ * srq+dropbits: the default training's kernels plus the DropBits draws) on the main thread (no
+ * workers, so every kernel is seen), each under `tf.profile`; the time per step of each kernel
+ * (summed over its calls, with its share of the kernels' total), and the step's wall time. A
+ * kernel's time is measured around its call on the main thread, as tfjs profiles.
  */
 export async function benchProfile(options: BenchOptions): Promise<Record<string, unknown>> {
   const { model, batchSize, steps, warmup, inputShape } = options;
@@ -336,9 +336,9 @@ function slope(xs: number[], ys: number[]): number {
 
 /**
  * Memory over a long data-parallel training run (srq + DropBits 2/2 as `srq compare`'s
- * srq+dropbits: the default training's state plus the DropBits streams): trains for `seconds` on a fixed random batch and
- * samples, every few steps, the process's resident memory and the tensors, tensor bytes and
- * WebAssembly heap of the main thread and every worker.
+ * srq+dropbits: the default training's state plus the DropBits streams): trains for `seconds` on a
+ * fixed random batch and samples, every few steps, the process's resident memory and the tensors,
+ * tensor bytes and WebAssembly heap of the main thread and every worker.
  * Reports the growth per step over the second half of the run (after warm-up): a leak shows as a
  * positive slope (the leak fixed in 0.2 was one copy of the weights, ≈ 2.3 MB, per step).
  */
