@@ -1,9 +1,11 @@
 // End to end: `srq compare` grids on MNIST and CIFAR-10 files.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bopsMatches, lotteryRuns, pairedDifferences, planRuns, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
-import { cifarFiles, srq, tmp } from './cli-run';
+import { BIN, cifarFiles, exited, NODE, srq, tmp, waitFor } from './cli-run';
+import { workspaceDir } from './node-run';
 
 describe('srq compare on MNIST', () => {
   it('runs the grid, learned bits and the lottery check, writes table, JSON and plots, and skips finished runs when run again', () => {
@@ -163,6 +165,28 @@ describe('srq compare on MNIST', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--reuse: .* holds no results\.json/);
     expect(existsSync(d)).toBe(false);
+  });
+
+  it('records each run in results.json as it finishes: a killed command keeps the runs it finished', async () => {
+    const out = join(tmp(), 'cmp');
+    const args = ['compare', '--out', out, '--methods', 'fp', '--seeds', '0,1', '--epochs', '2', '--limit', '256', '--workers', '0', '--quiet'];
+    const child = spawn(NODE, [BIN, ...args], { cwd: workspaceDir, stdio: 'ignore' });
+    const code = exited(child);
+    await waitFor(join(out, 'runs', 'mnist-lenet5-fp-s1', 'run.json'), child); // the second run has started
+    const whileRunning = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: Array<{ id: string; summary: { status: string } }> };
+    child.kill('SIGKILL'); // no Ctrl-C handler runs: only what was written before stays
+    expect(await code).toBe(-1); // killed, not finished by itself
+    const recorded = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as typeof whileRunning;
+    expect(recorded).toEqual(whileRunning);
+    expect(recorded.runs.map((r) => [r.id, r.summary.status])).toEqual([['mnist-lenet5-fp-s0', 'completed']]);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| mnist-lenet5-fp-s0 |');
+    rmSync(join(out, 'runs'), { recursive: true }); // a lost machine: only results.json (committed) stays
+    const dry = srq([...args, '--dry-run', '--json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).runs).toEqual([
+      { id: 'mnist-lenet5-fp-s0', action: 'recorded' },
+      { id: 'mnist-lenet5-fp-s1', action: 'train' },
+    ]);
   });
 
   it('refuses inconsistent flags with one line and exit code 2', () => {

@@ -224,6 +224,11 @@ export interface RunOptions {
   shouldStop: () => boolean;
   /** Called before each run that is not already finished. */
   onStart?: (run: PlannedRun, index: number, total: number) => void;
+  /**
+   * Called, and awaited, after each run trained by this call ends, with every run finished so far:
+   * the caller records them, so that a killed process or a lost machine keeps them.
+   */
+  onFinished?: (finished: FinishedRun[]) => Promise<void>;
   /** Other results directories whose finished runs of the same id and configuration are taken instead of trained again. */
   reuse?: string[];
 }
@@ -376,6 +381,7 @@ export async function runComparison(spec: CompareSpec, dataset: ImageDataset, op
     const curve = readCurve(join(options.out, 'runs', run.id)) ?? prior?.curve ?? null;
     const result = { ...run, ...done, curve, versions, ...(prior?.from ? { from: prior.from } : {}) }; // the configuration it was trained with
     finished.push(result);
+    if (decision.action === 'train' || decision.action === 'resume') await options.onFinished?.(finished);
     if (run.group === 'learned' && spec.lottery) queue.push(...lotteryRuns(spec, result));
   }
   return { finished, stopped: false };

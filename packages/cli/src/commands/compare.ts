@@ -5,7 +5,7 @@ import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
 import { validateModelQuantConfig, writeFileAtomic, ZOO } from '@srq/models';
-import { COMPARE_METHODS, SRQ_DROPBITS_P, withEarlierRuns, planRuns, previewComparison, runComparison, type CompareMethod, type CompareSpec, type RunAction } from '../compare';
+import { COMPARE_METHODS, SRQ_DROPBITS_P, withEarlierRuns, planRuns, previewComparison, runComparison, type CompareMethod, type CompareSpec, type FinishedRun, type RunAction } from '../compare';
 import { writeResults } from '../compare-report';
 import { EXIT, handleError, UsageError } from '../errors';
 import { withInterrupt } from '../interrupt';
@@ -121,6 +121,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
   mkdirSync(join(flags.out, 'runs'), { recursive: true });
   writeFileAtomic(specFile, `${JSON.stringify({ command, commands, spec }, null, 2)}\n`);
   if (!flags.quiet) process.stderr.write(`srq compare: ${planned.length}${spec.lottery ? ' + lottery' : ''} runs of ${spec.model} on ${spec.dataset}, backend ${backend.backend}, ${workers + 1} thread${workers ? 's' : ''}, out ${flags.out}\n`);
+  const record = (finished: FinishedRun[]) => writeResults(flags.out, spec, withEarlierRuns(flags.out, finished), commands);
   const { finished, stopped } = await withInterrupt((shouldStop) =>
     runComparison(spec, dataset, {
       out: flags.out,
@@ -132,9 +133,10 @@ async function runCompare(flags: CompareFlags): Promise<void> {
       onStart: (run, i, total) => {
         if (!flags.quiet) process.stderr.write(`[${i + 1}/${total}] ${run.id}\n`);
       },
+      onFinished: record, // after each trained run: a killed process keeps what it finished
     }),
   );
-  await writeResults(flags.out, spec, withEarlierRuns(flags.out, finished), commands);
+  await record(finished);
   if (flags.json) process.stdout.write(`${JSON.stringify(JSON.parse(readFileSync(join(flags.out, 'results.json'), 'utf8')))}\n`);
   if (!flags.quiet) process.stderr.write(`${stopped ? 'stopped; run the same command again to continue. ' : ''}results in ${join(flags.out, 'results.md')}\n`);
   if (stopped) process.exit(EXIT.interrupted);
