@@ -83,6 +83,13 @@ describe('srq compare on MNIST', () => {
     expect(partMd).not.toContain('srq+dropbits'); // no such runs, no such settings
     const everyRun = partMd.split('## Every run')[1]!.split('## Learned')[0]!;
     expect(everyRun.match(/^\| mnist-lenet5-/gm)).toHaveLength(new Set(results.runs.map((x) => x.id)).size); // one row per run (the lottery's twin in the grid: the unit test below)
+    // the same command with its flags in another order is listed once, as it was last run
+    const reordered = ['compare', ...args.slice(3), '--out', out];
+    const shuffled = srq(reordered);
+    expect(shuffled.status, shuffled.stderr).toBe(0);
+    const againMd = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(againMd).toContain(`- \`srq compare --out ${out} --limit 256 --methods fp --bits 4 --seeds 0 --workers 0 --quiet\`\n- \`srq ${reordered.join(' ')}\`\n\n10 runs:`);
+    expect(againMd).not.toContain(`srq ${args.join(' ')}\``); // its earlier spelling (the first run's, with --json --quiet, stays: another command)
     // other settings in the same directory are refused, nothing is overwritten
     const before = readFileSync(join(out, 'results.md'), 'utf8');
     const other = srq([...args, '--epochs', '2']);

@@ -96,6 +96,16 @@ function printPreview(spec: CompareSpec, flags: CompareFlags): void {
   process.stdout.write(`${count('train')} to train, ${count('resume')} to resume, ${runs.length - count('train') - count('resume')} finished (here, recorded or reused)${later ? `; ${later}` : ''}\n`);
 }
 
+/** A command's flags as a set (each `--flag` with the values after it, sorted): the same command with its flags in another order is listed once. */
+function flagsOf(command: string): string {
+  const groups: string[] = [];
+  for (const token of command.split(' ').slice(2)) {
+    if (token.startsWith('--') || !groups.length) groups.push(token);
+    else groups[groups.length - 1] += ` ${token}`;
+  }
+  return groups.sort().join(' ');
+}
+
 async function runCompare(flags: CompareFlags): Promise<void> {
   const spec = specOf(flags);
   const planned = planRuns(spec);
@@ -112,7 +122,7 @@ async function runCompare(flags: CompareFlags): Promise<void> {
       return JSON.stringify(k, Object.keys(k).sort());
     };
     if (kept(before.spec) !== kept(spec)) throw new UsageError(`${flags.out} holds a comparison with other settings (only --methods, --bits, --seeds, --temperature, --sigma-init, --learn-bits, --target-bits, --lambda, --gate-anneal, --lottery and the --dropbits flags may change between runs of it); use another --out.`);
-    commands = [...(before.commands ?? [before.command]).filter((c) => c !== command), command]; // the last is the latest
+    commands = [...(before.commands ?? [before.command]).filter((c) => flagsOf(c) !== flagsOf(command)), command]; // the last is the latest
   }
   if (flags.dryRun) return printPreview(spec, flags);
   const dataset = loadDataset(spec.dataset, { ...(spec.dataDir ? { dataDir: spec.dataDir } : {}), ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}) });
