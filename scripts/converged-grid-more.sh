@@ -10,7 +10,8 @@
 #   (a) 3(a)'s 2/2 grid, taken from <dataset>-2bit                 no training (run it once 3(a) has
 #       finished there: a run missing there would be trained here)
 #   (b) 3/3 and 4/4: STE, SRQ and SRQ + DropBits                    18 runs per dataset, ≈ 6 h each
-#   (c) RQ-ST 2/2 (RQ's tuned σ/α 0.02, temperature 4)              3 runs per dataset, ≈ 1.8 h each
+#   (c) RQ-ST 2/2 (its own tuning, scripts/rq-st-sweep.sh: σ/α 0.02,
+#       temperature 8; soft RQ's is temperature 4)                  3 runs per dataset, ≈ 1.8 h each
 #   (d) learned bit-widths from 4 bits at a model-wide budget of 2.5 average bits, the gates
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
 #       retrained from scratch, beside uniform bits of the same average: the grid's run)
@@ -40,7 +41,7 @@ for dataset in fashion-mnist mnist; do # Fashion-MNIST first: it separates the m
 done
 for dataset in mnist fashion-mnist; do
   if step c; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods rq-st --sigma-init 0.02 --temperature 4 --out "results/converged/$dataset"
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods rq-st --sigma-init 0.02 --temperature 8 --out "results/converged/$dataset"
   fi
 done
 for dataset in mnist fashion-mnist; do

@@ -259,6 +259,22 @@ describe('the lottery check', () => {
   });
 });
 
+describe('the settings of the relaxed baselines', () => {
+  it('names rq\'s and rq-st\'s temperature and σ/α at init each on its own', () => {
+    const spec: CompareSpec = {
+      dataset: 'mnist', model: 'lenet5', methods: ['rq', 'rq-st'], bits: [2], seeds: [0], epochs: 1, batchSize: 128, lr: 1e-3,
+      dropbits: 0.1, dropbitsGranularity: 'element', temperature: 4, sigmaInit: 0.02, limit: null, learnBits: false, targetBits: null,
+      lambda: 0.01, lottery: false, backend: 'wasm', dataDir: null, cacheDir: null,
+    };
+    const runs: FinishedRun[] = planRuns(spec).map((r) => ({
+      ...r, curve: null, versions: null,
+      config: r.label === 'rq-st' ? { ...r.config, temperature: 8 } : r.config, // as a second command with --temperature 8 --methods rq-st trains it
+      summary: { test_error: 1, bops_per_image: 1, average_bits: 2, bits: {}, model_bytes: 1, img_per_s: 1, wall_s: 1 } as unknown as FinishedRun['summary'],
+    }));
+    expect(resultsMarkdown(spec, runs, ['srq compare'], {})).toContain('; rq: temperature 4, σ/α at init 0.02; rq-st: temperature 8, σ/α at init 0.02.');
+  });
+});
+
 describe('the comparison against SRQ, seed by seed', () => {
   const spec: CompareSpec = {
     dataset: 'mnist', model: 'lenet5', methods: ['fp', 'ste', 'srq', 'srq+dropbits'], bits: [2, 4], seeds: [0, 1, 2], epochs: 10, batchSize: 128, lr: 1e-3,

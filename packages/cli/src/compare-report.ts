@@ -148,8 +148,10 @@ function methodSettings(runs: FinishedRun[]): string {
   const parts: string[] = [];
   const dropped = runs.filter((r) => r.label === 'srq+dropbits');
   if (dropped.length) parts.push(`srq+dropbits: ${distinct(dropped, (r) => dropBitsText(r.config))}`);
-  const relaxed = runs.filter((r) => r.config.method === 'rq' || r.config.method === 'rq-st');
-  if (relaxed.length) parts.push(`rq / rq-st ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
+  for (const method of ['rq', 'rq-st']) {
+    const relaxed = runs.filter((r) => r.config.method === method); // each tuned on its own (results/rq-sweep-mnist, results/rq-st-sweep-mnist)
+    if (relaxed.length) parts.push(`${method}: ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
+  }
   const learned = runs.filter((r) => r.group === 'learned');
   if (learned.length)
     parts.push(`learned bits: ${distinct(learned, (r) => `${r.config.targetBits !== null ? `a model-wide budget of ${r.config.targetBits} average bits` : `λ = ${r.config.lambda} per bit`}, gates ${(r.config.gateAnneal ?? 1) > 1 ? `sharpened ×${r.config.gateAnneal} over each run` : 'not annealed'}`)}`);
