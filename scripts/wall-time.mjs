@@ -3,7 +3,8 @@
 // (`summary.wall_s` in results.json) over the runs trained there. A run taken from another
 // directory (`--reuse`: `from` in results.json) is counted where it was trained, once.
 // Usage: node scripts/wall-time.mjs [--json] [results dir ...]
-//   (default: every directory under results/converged/ and results/dropbits-screen/, issue 15's runs)
+//   (default: every directory under results/converged/, results/dropbits-screen/ and
+//   results/rq-st-sweep-mnist/: the converged comparison's runs)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const given = args.filter((a) => a !== '--json');
 const under = (dir) => readdirSync(join(root, dir), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, dir, e.name));
-const dirs = given.length ? given : [...under('results/converged'), ...under('results/dropbits-screen')];
+const dirs = given.length ? given : ['converged', 'dropbits-screen', 'rq-st-sweep-mnist'].flatMap((d) => under(join('results', d)));
 
 const rows = [];
 for (const dir of dirs) {
