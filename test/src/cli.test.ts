@@ -28,7 +28,18 @@ describe('srq train / eval on MNIST', () => {
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).test_error).toBe(summary.test_error);
     const ev = srq(['eval', '--model-dir', out, '--json']);
     expect(ev.status, ev.stderr).toBe(0);
-    expect(JSON.parse(ev.stdout).test_error).toBe(summary.test_error); // the saved model predicts exactly as the trained one
+    const evaluated = JSON.parse(ev.stdout);
+    expect(evaluated.test_error).toBe(summary.test_error); // the saved model predicts exactly as the trained one
+    // each quantizer's learned state: α moved from its data-driven init, σ/α from 1/3
+    expect(evaluated.quantizers.map((q: { tensor: string }) => q.tensor)).toEqual(Object.keys(summary.bits));
+    for (const q of evaluated.quantizers) {
+      expect(q.bits).toBe(2);
+      expect(q.alpha).toHaveLength(1);
+      expect(q.alpha[0]).toBeGreaterThan(0);
+      expect(q.sigma_ratio).toHaveLength(1);
+      expect(Math.abs(q.sigma_ratio[0] - 1 / 3)).toBeGreaterThan(1e-4);
+    }
+    expect(srq(['eval', '--model-dir', out]).stdout).toMatch(/^ {2}conv1\/weights: 2 bits, α \d\.\d+(e-\d+)?, σ\/α \d\.\d+$/m);
     const ex = srq(['export', '--model-dir', out, '--out', join(out, 'export'), '--json']);
     expect(ex.status, ex.stderr).toBe(0);
     expect(JSON.parse(ex.stdout).size_ratio).toBeGreaterThanOrEqual(14); // 2-bit codes, 4 per byte

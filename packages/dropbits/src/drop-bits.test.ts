@@ -163,6 +163,20 @@ describe('DropBits with a quantizer', () => {
     expect(report).toMatchObject({ name: 'fc1/w', nominalBits: 3, learnedBits: 3, regularizer: 'dropbits', keptCodes: q.grid.codes() });
     expect(report.drop!.samples).toBe(100000);
     report.drop!.expected!.forEach((P, d) => expect(Math.abs(report.drop!.frequency[d]! - P)).toBeLessThan(4 * Math.sqrt((P * (1 - P)) / 1e5)));
+    // the learned state: α from the data-driven init (3·std / 2^(b-1)), σ/α at its init 1/3
+    const std = Math.sqrt(tf.moments(w).variance.dataSync()[0]!);
+    expect(report.alpha).toHaveLength(1);
+    expect(report.alpha[0]).toBeCloseTo((3 * std) / 4, 4);
+    expect(report.sigmaRatio![0]).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('reports no σ for ste and one α per channel for a per-channel quantizer', () => {
+    const q = new Quantizer({ bits: 4, method: 'ste', perChannel: true });
+    const r = regularize(q, null);
+    r.apply(tf.tensor2d([[1, -2], [3, 0.5]]), { training: false }).dispose();
+    const report = r.report();
+    expect(report.sigmaRatio).toBeNull();
+    expect(report.alpha).toHaveLength(2);
   });
 });
 

@@ -20,6 +20,10 @@ export interface QuantizerReport {
   learnedBits: number;
   /** Codes inference uses. */
   keptCodes: number[];
+  /** The learned grid step α: one value, or one per channel (`perChannel`). */
+  alpha: number[];
+  /** The learned noise scale as σ/α (same layout as `alpha`); null for `ste`, which has no σ. */
+  sigmaRatio: number[] | null;
   regularizer: 'dropbits' | 'bitgates' | 'none';
   /**
    * Dropped-bit statistics over the training calls: `samples` draws of d, `frequency[d]` the
@@ -119,6 +123,8 @@ export class RegularizedQuantizer {
       nominalBits: bits,
       learnedBits,
       keptCodes: quantizer.grid.keptCodes(bits - learnedBits),
+      alpha: quantizer.logAlpha ? Array.from(quantizer.logAlpha.dataSync(), Math.exp) : [],
+      sigmaRatio: quantizer.logSigma ? Array.from(quantizer.logSigma.dataSync(), Math.exp) : null,
       regularizer: regularizer instanceof DropBits ? 'dropbits' : regularizer instanceof BitGates ? 'bitgates' : 'none',
       drop: null,
       gates: null,

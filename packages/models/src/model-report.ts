@@ -11,6 +11,10 @@ export interface QuantizedTensorReport {
   learnedBits: number;
   /** Elements (weights only; 0 for activations). */
   elements: number;
+  /** The learned step α of the nominal grid: one value, or one per channel. */
+  alpha: number[];
+  /** The learned noise scale σ/α of the relaxed methods (layout of `alpha`); null for `ste`. */
+  sigmaRatio: number[] | null;
 }
 
 /** Compute of one convolution or dense layer for one image. */
@@ -99,14 +103,14 @@ export function modelReport(model: tfl.LayersModel): ModelReport {
       if (slot && local.startsWith('kernel') && !isActivation) {
         const r = slot.report();
         modelBits += elements * r.learnedBits + 32 * (slot.quantizer.logAlpha?.size ?? 1);
-        quantized.push({ layer: layer.name, tensor: 'weights', method: r.method, nominalBits: r.nominalBits, learnedBits: r.learnedBits, elements });
+        quantized.push({ layer: layer.name, tensor: 'weights', method: r.method, nominalBits: r.nominalBits, learnedBits: r.learnedBits, elements, alpha: r.alpha, sigmaRatio: r.sigmaRatio });
       } else {
         modelBits += 32 * elements;
       }
     }
     if (slot && isActivation) {
       const r = slot.report();
-      quantized.push({ layer: layer.name, tensor: 'activations', method: r.method, nominalBits: r.nominalBits, learnedBits: r.learnedBits, elements: 0 });
+      quantized.push({ layer: layer.name, tensor: 'activations', method: r.method, nominalBits: r.nominalBits, learnedBits: r.learnedBits, elements: 0, alpha: r.alpha, sigmaRatio: r.sigmaRatio });
     }
   }
   const inputDefault = quantized.length ? INPUT_BITS : 32;

@@ -10,10 +10,17 @@ import { int } from '../options';
 import type { RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
 
+/** One learned value, or the range of a per-channel one. */
+function span(values: number[]): string {
+  const fmt = (v: number) => v.toPrecision(3);
+  if (values.length === 1) return fmt(values[0]!);
+  return `${fmt(Math.min(...values))}–${fmt(Math.max(...values))} (${values.length} channels)`;
+}
+
 /** `srq eval`. */
 export function evalCommand(): Command {
   return new Command('eval')
-    .description('test error of a trained run with inference-mode rounding')
+    .description('test error of a trained run with inference-mode rounding, and each quantizer\'s learned bits, step α and σ/α')
     .requiredOption('--model-dir <dir>', 'run directory (from srq train --out)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--limit <n>', 'evaluate a fixed random subset of N test images', int(1))
@@ -28,9 +35,16 @@ export function evalCommand(): Command {
         const split = flags.limit ? subset(dataset.test, flags.limit, imageSize(dataset)) : dataset.test;
         const { error, loss } = evaluate(model, dataset, split);
         const report = modelReport(model);
-        const result = { test_error: error, test_loss: loss, images: split.count, bits: report.bits, model_bytes: report.modelBytes };
+        const quantizers = report.quantized.map((q) => ({ tensor: `${q.layer}/${q.tensor}`, bits: q.learnedBits, alpha: q.alpha, sigma_ratio: q.sigmaRatio }));
+        const result = { test_error: error, test_loss: loss, images: split.count, bits: report.bits, model_bytes: report.modelBytes, quantizers };
         if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else process.stdout.write(`test error ${error.toFixed(2)}% on ${split.count} images (loss ${loss.toFixed(4)}), model ${report.modelBytes} bytes\n`);
+        else {
+          process.stdout.write(`test error ${error.toFixed(2)}% on ${split.count} images (loss ${loss.toFixed(4)}), model ${report.modelBytes} bytes\n`);
+          for (const q of quantizers) {
+            const sigma = q.sigma_ratio ? `, σ/α ${span(q.sigma_ratio)}` : '';
+            process.stdout.write(`  ${q.tensor}: ${q.bits} bits, α ${span(q.alpha)}${sigma}\n`);
+          }
+        }
       } catch (e) {
         handleError(e);
       }
