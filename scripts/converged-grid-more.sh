@@ -16,11 +16,14 @@
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
 #       retrained from scratch, beside uniform bits of the same average: the grid's run)
 #                                                                   6 runs per dataset, ≈ 2.5 h each
+#   (sigma) SRQ with σ/α kept at 1/3 (srq+fixed-sigma), Fashion-MNIST, 4/4 first, then 3/3 and 2/2:
+#       SRQ 4/4 underfit STE with σ learned (results/README.md, "SRQ's σ drifts")
+#                                                                   9 runs, ≈ 2 h
 # Hours from this machine's epochs (2 cores, quiet): SRQ ≈ 120–170 s, STE ≈ 75–90 s, RQ / RQ-ST
 # ≈ 200 s (with the SIMD rq kernel of e4c9036), fp ≈ 60 s per epoch on MNIST.
 # Needs a build from 675d868 on (a call over part of a directory keeps the rest; learned runs
 # beside a grid) and, for (a), from df4cb17 on (`--reuse`).
-# Usage: scripts/converged-grid-more.sh [path to the srq bin.js] [step: a, b, c or d; default all]
+# Usage: scripts/converged-grid-more.sh [path to the srq bin.js] [step: a, b, c, d or sigma; default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRQ=${1:-packages/cli/dist/bin.js}
@@ -49,3 +52,8 @@ for dataset in mnist fashion-mnist; do
     node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2,3,4 --methods srq --learn-bits --target-bits 2.5 --lottery --out "results/converged/$dataset"
   fi
 done
+if step sigma; then # needs a build from the commit that added srq+fixed-sigma on
+  for bits in 4 3 2; do
+    node "$SRQ" compare --dataset fashion-mnist "${common[@]}" --bits "$bits" --methods srq+fixed-sigma --out results/converged/fashion-mnist
+  done
+fi

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bopsMatches, lotteryRuns, pairedDifferences, planRuns, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
+import { bopsMatches, lotteryRuns, pairedDifferences, planRuns, quantConfig, resultsMarkdown, type CompareSpec, type FinishedRun, type PlannedRun } from '@srq/cli';
 import { BIN, cifarFiles, exited, NODE, srq, tmp, waitFor } from './cli-run';
 import { workspaceDir } from './node-run';
 
@@ -272,6 +272,28 @@ describe('the settings of the relaxed baselines', () => {
       summary: { test_error: 1, bops_per_image: 1, average_bits: 2, bits: {}, model_bytes: 1, img_per_s: 1, wall_s: 1 } as unknown as FinishedRun['summary'],
     }));
     expect(resultsMarkdown(spec, runs, ['srq compare'], {})).toContain('; rq: temperature 4, σ/α at init 0.02; rq-st: temperature 8, σ/α at init 0.02.');
+  });
+});
+
+describe('srq+fixed-sigma', () => {
+  it('trains SRQ with σ/α kept at its init, in runs of its own name, and says so on the page', () => {
+    const spec: CompareSpec = {
+      dataset: 'fashion-mnist', model: 'lenet5', methods: ['srq', 'srq+fixed-sigma'], bits: [4], seeds: [0], epochs: 10, batchSize: 128, lr: 1e-3,
+      dropbits: 0.1, dropbitsGranularity: 'element', temperature: 1, sigmaInit: null, limit: null, learnBits: false, targetBits: null,
+      lambda: 0.01, lottery: false, backend: 'wasm', dataDir: null, cacheDir: null,
+    };
+    const [srq, fixed] = planRuns(spec);
+    expect(srq!.config).not.toHaveProperty('fixedSigma'); // plain SRQ's runs are the ones already recorded
+    expect(fixed).toMatchObject({ id: 'fashion-mnist-lenet5-srq-fixed-sigma-w4a4-s0', label: 'srq+fixed-sigma', config: { method: 'srq', fixedSigma: true, sigmaInit: null } });
+    expect(quantConfig(fixed!.config)).toMatchObject({ method: 'srq', learnSigma: false });
+    expect(quantConfig(srq!.config)).not.toHaveProperty('learnSigma');
+    const runs: FinishedRun[] = [srq!, fixed!].map((r) => ({
+      ...r, curve: null, versions: null,
+      summary: { test_error: 1, bops_per_image: 1, average_bits: 4, bits: {}, model_bytes: 1, img_per_s: 1, wall_s: 1 } as unknown as FinishedRun['summary'],
+    }));
+    const md = resultsMarkdown(spec, runs, ['srq compare'], {});
+    expect(md).toContain('; srq+fixed-sigma: σ/α kept at 1/3, not learned');
+    expect(md).toMatch(/^\| srq\+fixed-sigma \| 1\.00 /m);
   });
 });
 

@@ -94,6 +94,7 @@ describe('srq train / eval on MNIST', () => {
     [['train', '--gate-anneal', '3'], 2, /^srq: --gate-anneal needs --learn-bits\.$/],
     [['train', '--learn-bits', '--gate-anneal', '0.5'], 2, /--gate-anneal/],
     [['train', '--sigma-init', '0'], 2, /^srq: option '--sigma-init <r>' argument '0' is invalid\. expected a number in \(0, Infinity\), got "0"\.$/],
+    [['train', '--method', 'ste', '--fixed-sigma'], 2, /^srq: --fixed-sigma needs --method srq, rq or rq-st \(ste has no σ\)\.$/],
     [['frobnicate'], 2, /^srq: unknown command 'frobnicate'/],
     [['eval', '--model-dir', '/nonexistent/run'], 2, /^srq: \/nonexistent\/run is not a run directory \(no run\.json\)\.$/],
     [['train', '--dataset', 'cifar10', '--data-dir', '/nonexistent/cifar', '--out', join(tmpdir(), 'srq-never')], 1, /^srq: CIFAR-10 data directory \/nonexistent\/cifar does not exist\.$/],
@@ -102,6 +103,18 @@ describe('srq train / eval on MNIST', () => {
     expect(r.status).toBe(code);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr.trim()).toMatch(message);
+  });
+
+  it('--fixed-sigma keeps every quantizer\'s σ/α at --sigma-init while α trains, and records it in run.json', () => {
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--limit', '512', '--epochs', '1', '--batch-size', '64', '--wbits', '4', '--abits', '4', '--fixed-sigma', '--sigma-init', '0.25', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ method: 'srq', fixedSigma: true, sigmaInit: 0.25 });
+    const ev = srq(['eval', '--model-dir', out, '--limit', '100', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const { quantizers } = JSON.parse(ev.stdout);
+    expect(quantizers).toHaveLength(7);
+    for (const q of quantizers) expect(q.sigma_ratio[0]).toBeCloseTo(0.25, 6);
   });
 
   it('a NaN loss stops the run with a one-line message, exit 1, and writes no checkpoint or model from it', () => {

@@ -12,8 +12,8 @@ import type { RunConfig } from './run-config';
 import { RunDir } from './run-dir';
 import { train, type TrainSummary } from './trainer';
 
-/** The methods `srq compare` runs: the model methods, and SRQ with DropBits. */
-export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits'] as const;
+/** The methods `srq compare` runs: the model methods, SRQ with DropBits, and SRQ with σ/α kept at its init (`--fixed-sigma`). */
+export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits', 'srq+fixed-sigma'] as const;
 /**
  * DropBits p of `srq+dropbits` unless `--dropbits` says otherwise: the variant of the DropBits study
  * (results/README.md) that never collapsed, per element with the gradient-only pick (`--dropbits-pick`
@@ -142,7 +142,9 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
         const config =
           method === 'srq+dropbits'
             ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}), ...((spec.dropbitsKeepBits ?? 1) > 1 ? { dropbitsKeepBits: spec.dropbitsKeepBits } : {}), ...(spec.dropbitsPick && spec.dropbitsPick !== 'nearest' ? { dropbitsPick: spec.dropbitsPick } : {}) })
-            : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
+            : method === 'srq+fixed-sigma'
+              ? runConfig(spec, 'srq', bits, seed, { fixedSigma: true })
+              : runConfig(spec, method, method === 'fp' ? 32 : bits, seed);
         runs.push({ id, group: 'grid', label: method, bits, seed, config });
       }
     }

@@ -34,6 +34,8 @@ export interface RunConfig {
   temperature: number;
   /** σ/α at init of the relaxed quantizers (null: the default 1/3); absent in runs made before it existed. */
   sigmaInit?: number | null;
+  /** σ/α kept at its init instead of learned (`--fixed-sigma`); absent (false) in runs made before it existed and in runs that learn σ. */
+  fixedSigma?: boolean;
   perChannel: boolean;
   keepFirstLast: boolean;
   dataDir: string | null;
@@ -62,6 +64,7 @@ export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
     perChannel: run.perChannel,
     temperature: run.temperature,
     ...(run.sigmaInit != null ? { sigmaInit: run.sigmaInit } : {}),
+    ...(run.fixedSigma ? { learnSigma: false } : {}),
     seed: run.seed,
     ...(run.layerBits ? { layerBits: run.layerBits } : {}),
   };

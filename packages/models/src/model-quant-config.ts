@@ -46,6 +46,8 @@ export interface ModelQuantConfig {
   temperature?: number;
   /** σ/α at init of the relaxed quantizers (rq, rq-st, srq); default 1/3 (specification §2). */
   sigmaInit?: number;
+  /** Train σ of the relaxed quantizers (default true); false keeps σ/α at `sigmaInit` (specification §3). */
+  learnSigma?: boolean;
   /** Base seed of the quantizers' noise and drops, and (in the zoo) of the kernels' initialisation. */
   seed?: number;
   /**
@@ -142,7 +144,7 @@ export class QuantPlan {
 
   private tensor(bits: number, signed: boolean, dropHere: boolean): TensorQuantConfig {
     const seed = (this.config.seed ?? 0) * 1000 + this.next++;
-    const { temperature, sigmaInit, perChannel, dropBits, learnBits } = this.config;
+    const { temperature, sigmaInit, learnSigma, perChannel, dropBits, learnBits } = this.config;
     return {
       quantizer: {
         bits,
@@ -151,6 +153,7 @@ export class QuantPlan {
         seed,
         ...(temperature !== undefined ? { temperature } : {}),
         ...(sigmaInit !== undefined ? { sigmaInit } : {}),
+        ...(learnSigma === false ? { learnSigma } : {}),
         ...(perChannel && signed ? { perChannel: true } : {}),
       },
       dropBits: dropBits && dropHere ? { ...dropBits, seed } : null,

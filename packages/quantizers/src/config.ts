@@ -52,6 +52,12 @@ export interface QuantizerConfig {
   initMax?: number | null;
   /** σ/α at init (specification §2: 1/3). σ is learned as log(σ/α). */
   sigmaInit?: number;
+  /**
+   * Train σ (as ρ = log(σ/α), the default) or keep σ/α at `sigmaInit`, σ following α (false).
+   * In `srq` σ only shapes the backward pass (the forward is the nearest grid point), so nothing
+   * in the loss pins it; specification §3 says when to keep it fixed. Default true.
+   */
+  learnSigma?: boolean;
   /** Seed of the Gumbel noise of `rq` / `rq-st` (advanced on every training call). Default 0. */
   seed?: number;
   /** Check inputs for NaN on every call (costs a device read). Default false. */
@@ -92,7 +98,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
   const c = config as unknown as Record<string, unknown>;
   const known = new Set([
     'bits', 'signed', 'method', 'temperature', 'window', 'perChannel', 'channelAxis',
-    'symmetricBinary', 'init', 'initMax', 'sigmaInit', 'seed', 'debug', 'name',
+    'symmetricBinary', 'init', 'initMax', 'sigmaInit', 'learnSigma', 'seed', 'debug', 'name',
   ]);
   for (const key of Object.keys(c)) {
     check(known.has(key), key, c[key], `one of the fields ${[...known].join(', ')}`);
@@ -103,6 +109,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
   bool('perChannel');
   bool('symmetricBinary');
   bool('debug');
+  bool('learnSigma');
   check(
     c.method === undefined || (QUANTIZER_METHODS as readonly unknown[]).includes(c.method),
     'method', c.method, QUANTIZER_METHODS.map((m) => `'${m}'`).join(', '),
@@ -145,6 +152,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
     init: config.init ?? (symmetricBinary ? 'mean-abs' : signed ? 'std' : 'quantile'),
     initMax: config.initMax ?? null,
     sigmaInit: config.sigmaInit ?? 1 / 3,
+    learnSigma: config.learnSigma ?? true,
     seed: config.seed ?? 0,
     debug: config.debug ?? false,
     name: config.name ?? 'quantizer',

@@ -114,6 +114,26 @@ describe('Quantizer', () => {
     expect(q.alpha().dataSync()[0]).not.toBeCloseTo(alpha0, 4); // α was learned
   });
 
+  it('learnSigma: false keeps σ/α at its init while α and the weights train (σ follows α)', () => {
+    const xs = tf.randomNormal([128, 8], 0, 1, 'float32', 1);
+    const ys = tf.matMul(xs, tf.randomNormal([8, 2], 0, 0.5, 'float32', 2));
+    const w = tf.variable(tf.randomNormal([8, 2], 0, 0.5, 'float32', 3));
+    const learned = new Quantizer({ bits: 4, method: 'srq', name: 'learned' });
+    const fixed = new Quantizer({ bits: 4, method: 'srq', learnSigma: false, sigmaInit: 0.2, name: 'fixed' });
+    for (const q of [learned, fixed]) {
+      q.init(w);
+      const opt = tf.train.adam(0.05);
+      const loss = () => tf.losses.meanSquaredError(ys, tf.matMul(xs, q.apply(w, { training: true }))) as tf.Scalar;
+      for (let i = 0; i < 20; i++) opt.minimize(loss, false, [...q.trainableWeights]);
+    }
+    expect(fixed.trainableWeights).toEqual([fixed.logAlpha]);
+    expect(fixed.logSigma!.trainable).toBe(false);
+    expect(fixed.logSigma!.dataSync()[0]).toBe(Math.fround(Math.log(0.2)));
+    expect(learned.trainableWeights).toHaveLength(2);
+    expect(Math.abs(learned.logSigma!.dataSync()[0]! - Math.log(1 / 3))).toBeGreaterThan(1e-3); // the default learns it
+    expect(() => new Quantizer({ bits: 2, learnSigma: 'no' as unknown as boolean })).toThrow(/learnSigma/);
+  });
+
   it('debug mode rejects NaN input with a one-line message', () => {
     const q = new Quantizer({ bits: 2, debug: true });
     expect(() => q.apply(tf.tensor1d([1, Number.NaN]), { training: true })).toThrow(/^Quantizer input x contains NaN or Infinity\.$/);

@@ -86,9 +86,9 @@ export class Quantizer {
     return this.logSigmaVar;
   }
 
-  /** The variables to train: `[logAlpha]` for `ste`, `[logAlpha, logSigma]` otherwise (empty before build). */
+  /** The variables to train: `[logAlpha]` for `ste` and with `learnSigma: false`, `[logAlpha, logSigma]` otherwise (empty before build). */
   get trainableWeights(): tf.Variable[] {
-    return [this.logAlphaVar, this.logSigmaVar].filter((v): v is tf.Variable => v !== null);
+    return [this.logAlphaVar, this.config.learnSigma ? this.logSigmaVar : null].filter((v): v is tf.Variable => v !== null);
   }
 
   /** Current grid step α = exp(log α) (a new tensor; dispose it). */
@@ -127,7 +127,7 @@ export class Quantizer {
     this.logAlphaVar = tf.tidy(() => factory(`${name}/log_alpha`, tf.zeros(paramShape), true));
     if (this.config.method !== 'ste') {
       const rho = Math.log(this.config.sigmaInit);
-      this.logSigmaVar = tf.tidy(() => factory(`${name}/log_sigma`, tf.fill(paramShape, rho), true));
+      this.logSigmaVar = tf.tidy(() => factory(`${name}/log_sigma`, tf.fill(paramShape, rho), this.config.learnSigma));
     }
     this.layoutValue = layout;
   }

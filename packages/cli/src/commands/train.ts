@@ -29,7 +29,8 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
-type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile' | 'gateAnneal'> & {
+type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile' | 'gateAnneal' | 'fixedSigma'> & {
+  fixedSigma: boolean;
   modelFile?: string;
   lambda?: number;
   gateAnneal?: number;
@@ -44,6 +45,9 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
   json: boolean;
   quiet: boolean;
 };
+
+/** The methods with a noise scale σ (`--sigma-init`, `--fixed-sigma`). */
+const RELAXED_METHODS: readonly string[] = ['srq', 'rq', 'rq-st'];
 
 /** λ of the bit penalty: as given, else 0.01 per bit, or the model budget's default with a target. */
 export const penaltyWeight = (lambda: number | undefined, targetBits: number | undefined): number =>
@@ -96,6 +100,7 @@ export function trainCommand(): Command {
     .option('--limit <n>', 'train on a fixed random subset of N training images (smoke runs)', int(1))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--sigma-init <r>', 'σ/α at init of the relaxed quantizers (rq, rq-st, srq; default 1/3)', num(0, Infinity, 'open'))
+    .option('--fixed-sigma', 'keep σ/α at --sigma-init instead of learning it (rq, rq-st, srq); see the CLI README for when SRQ needs it', false)
     .option('--per-channel', 'one weight step α per output channel', false)
     .option('--keep-first-last', 'keep the first and last layers float', false)
     .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
@@ -116,6 +121,7 @@ export function trainCommand(): Command {
 async function runTrain(flags: TrainFlags): Promise<void> {
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
   if (flags.dropbits > 0 && flags.method !== 'srq') throw new UsageError('--dropbits needs --method srq (DropBits regularizes SRQ).');
+  if (flags.fixedSigma && !RELAXED_METHODS.includes(flags.method)) throw new UsageError(`--fixed-sigma needs --method srq, rq or rq-st (${flags.method} has no σ).`);
   if (flags.dropbits > 0 && flags.learnBits) throw new UsageError('--dropbits does not combine with --learn-bits (the bit gates replace DropBits).');
   const gateAnneal = gateAnnealOf(flags);
   const out = flags.out ?? `runs/${flags.modelFile ? 'model-file' : flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
@@ -126,9 +132,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, fixedSigma, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
     run = {
       ...fixed,
+      ...(fixedSigma ? { fixedSigma } : {}),
       ...(flags.dropbits > 0 && dropbitsPick && dropbitsPick !== 'nearest' ? { dropbitsPick } : {}),
       ...(gateAnneal !== undefined ? { gateAnneal } : {}),
       targetBits: targetBits ?? null,
