@@ -148,7 +148,8 @@ function methodSettings(runs: FinishedRun[]): string {
   const parts: string[] = [];
   const dropped = runs.filter((r) => r.label === 'srq+dropbits');
   if (dropped.length) parts.push(`srq+dropbits: ${distinct(dropped, (r) => dropBitsText(r.config))}`);
-  if (runs.some((r) => r.label === 'srq+fixed-sigma')) parts.push('srq+fixed-sigma: σ/α kept at 1/3, not learned');
+  const fixed = runs.filter((r) => r.label === 'srq+fixed-sigma');
+  if (fixed.length) parts.push(`srq+fixed-sigma: ${distinct(fixed, (r) => `σ/α kept at ${r.config.sigmaInit ?? '1/3'}, not learned`)}`);
   for (const method of ['rq', 'rq-st']) {
     const relaxed = runs.filter((r) => r.config.method === method); // each tuned on its own (results/rq-sweep-mnist, results/rq-st-sweep-mnist)
     if (relaxed.length) parts.push(`${method}: ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
