@@ -112,7 +112,7 @@ describe('srq compare on MNIST', () => {
     const out = join(tmp(), 'cmp');
     const r = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--dropbits-on', 'weights', '--dropbits-anneal', '--dropbits-keep-bits', '2', '--dropbits-pick', 'sample', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
-    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number; dropbitsPick?: string }; summary: { test_error: number }; curve: Array<{ epoch: number; test_error: number; epoch_s: number }> }> };
+    const { runs } = JSON.parse(r.stdout) as { runs: Array<{ config: { dropbits: number; dropbitsGranularity: string; dropbitsOn: string; dropbitsAnneal?: boolean; dropbitsKeepBits?: number; dropbitsPick?: string }; summary: { test_error: number }; curve: Array<{ epoch: number; test_error: number; epoch_s: number; loss?: number; train_acc?: number }> }> };
     expect(runs[0]!.config).toMatchObject({ dropbits: 0.2, dropbitsGranularity: 'channel', dropbitsOn: 'weights', dropbitsAnneal: true, dropbitsKeepBits: 2, dropbitsPick: 'sample' });
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toContain('p = 0.2 per channel, on weights only, annealed linearly to 0 over each run, never below 2 bits, the forward a sample between the two kept codes around x');
@@ -124,6 +124,11 @@ describe('srq compare on MNIST', () => {
     expect(md).toContain('## Test error (%) after each epoch, mean ± std over seeds');
     expect(md).toContain(`| 1 | ${curve[0]!.test_error.toFixed(2)} ± – (n=1) |`);
     expect(md).toContain(`| 2 | ${curve[1]!.test_error.toFixed(2)} ± – (n=1) |`);
+    // the fit: the last epoch's training loss and accuracy, from metrics.jsonl, beside the test error
+    const metrics = readFileSync(join(out, 'runs', 'mnist-lenet5-srq-dropbits-w3a3-s0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lastEpoch = metrics.at(-1)!;
+    expect(curve[1]).toMatchObject({ loss: lastEpoch.loss, train_acc: lastEpoch.train_acc });
+    expect(md).toContain(`| ${runs[0]!.summary.test_error.toFixed(2)} | ${lastEpoch.loss.toFixed(3)} | ${lastEpoch.train_acc.toFixed(2)} |`);
     // another DropBits variant of the same run: refused, nothing overwritten
     const other = srq(['compare', '--out', out, '--methods', 'srq+dropbits', '--dropbits', '0.2', '--dropbits-granularity', 'channel', '--bits', '3', '--seeds', '0', '--epochs', '2', '--limit', '128', '--workers', '0', '--quiet']);
     expect(other.status).toBe(2);

@@ -202,12 +202,14 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], commands
     }
     lines.push('');
   }
-  lines.push('## Every run', '', 'Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause. Trained by: the commit of the code, and the results directory a run was taken from (`--reuse`).', '');
-  lines.push('| run | method | bits w/a | seed | test error % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('## Every run', '', 'Train loss, train acc %: over the last epoch\'s training batches (in training mode; – for runs recorded without them), beside the test error they show whether a run underfits. Epoch s: the median of the run\'s epoch times (training and evaluation; a process paused or slowed during a few epochs moves it little). Wall s: the whole run, with every pause. Trained by: the commit of the code, and the results directory a run was taken from (`--reuse`).', '');
+  lines.push('| run | method | bits w/a | seed | test error % | train loss | train acc % | model bytes | BOPs / image | average bits | images/s | epoch s | wall s | trained by |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of oncePerId(runs)) {
     const s = r.summary;
     const epochS = r.curve?.length ? Math.round(median(r.curve.map((p) => p.epoch_s))) : '–';
-    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'}${r.from ? ` (in ${r.from})` : ''} |`);
+    const last = r.curve?.at(-1);
+    const fit = last?.loss !== undefined && last.train_acc !== undefined ? `${last.loss.toFixed(3)} | ${pct(last.train_acc)}` : '– | –';
+    lines.push(`| ${r.id} | ${r.label} | ${r.group === 'grid' || r.group === 'uniform' ? `${r.bits}/${r.bits}` : 'per layer'} | ${r.seed} | ${pct(s.test_error)} | ${fit} | ${int(s.model_bytes)} | ${s.bops_per_image.toExponential(3)} | ${s.average_bits.toFixed(2)} | ${Math.round(s.img_per_s)} | ${epochS} | ${Math.round(s.wall_s)} | ${r.versions?.commit ?? '–'}${r.from ? ` (in ${r.from})` : ''} |`);
   }
   const perLayer = runs.filter((r) => r.group !== 'grid');
   if (perLayer.length) {

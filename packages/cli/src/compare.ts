@@ -86,6 +86,9 @@ export interface EpochPoint {
   test_error: number;
   /** Seconds the epoch took: training and its test evaluation, with any time the process was paused. */
   epoch_s: number;
+  /** Training loss and accuracy (%) over the epoch (absent in results written before they were recorded). */
+  loss?: number;
+  train_acc?: number;
 }
 
 /** A finished run with its summary, its learning curve and the versions of the code that trained it. */
@@ -246,7 +249,9 @@ function readCurve(dir: string): EpochPoint[] | null {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const m = JSON.parse(line) as Partial<EpochPoint>;
-    if (typeof m.epoch === 'number' && typeof m.test_error === 'number') byEpoch.set(m.epoch, { epoch: m.epoch, test_error: m.test_error, epoch_s: m.epoch_s ?? NaN });
+    if (typeof m.epoch !== 'number' || typeof m.test_error !== 'number') continue;
+    const fit = typeof m.loss === 'number' && typeof m.train_acc === 'number' ? { loss: m.loss, train_acc: m.train_acc } : {};
+    byEpoch.set(m.epoch, { epoch: m.epoch, test_error: m.test_error, epoch_s: m.epoch_s ?? NaN, ...fit });
   }
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
 }
