@@ -25,6 +25,10 @@ describe('srq train / eval on MNIST', () => {
     expect(summary.model_bytes * 14).toBeLessThan(summary.float_bytes);
     const metrics = lines(join(out, 'metrics.jsonl'));
     expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
+    // each epoch records every quantizer's α and σ/α: σ, learned, moves between epochs
+    const sigmas = metrics.map((m) => m.quantizers.map((q: { sigma_ratio: number[] }) => q.sigma_ratio[0]));
+    expect(sigmas[0]).toHaveLength(7);
+    expect(sigmas[2]).not.toEqual(sigmas[0]);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).test_error).toBe(summary.test_error);
     const ev = srq(['eval', '--model-dir', out, '--json']);
     expect(ev.status, ev.stderr).toBe(0);

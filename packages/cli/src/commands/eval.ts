@@ -9,6 +9,7 @@ import { handleError } from '../errors';
 import { int } from '../options';
 import type { RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
+import { quantizerStates } from '../quantizer-state';
 
 /** One learned value, or the range of a per-channel one. */
 function span(values: number[]): string {
@@ -35,7 +36,7 @@ export function evalCommand(): Command {
         const split = flags.limit ? subset(dataset.test, flags.limit, imageSize(dataset)) : dataset.test;
         const { error, loss } = evaluate(model, dataset, split);
         const report = modelReport(model);
-        const quantizers = report.quantized.map((q) => ({ tensor: `${q.layer}/${q.tensor}`, bits: q.learnedBits, alpha: q.alpha, sigma_ratio: q.sigmaRatio }));
+        const quantizers = quantizerStates(model);
         const result = { test_error: error, test_loss: loss, images: split.count, bits: report.bits, model_bytes: report.modelBytes, quantizers };
         if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
