@@ -26,7 +26,8 @@ describe('srq train / eval on MNIST', () => {
     const metrics = lines(join(out, 'metrics.jsonl'));
     expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3]);
     // each epoch records every quantizer's α and σ/α: σ, learned, moves between epochs
-    const sigmas = metrics.map((m) => m.quantizers.map((q: { sigma_ratio: number[] }) => q.sigma_ratio[0]));
+    const states = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).quantizers as Array<{ sigma_ratio: number[] }>);
+    const sigmas = states.map((qs) => qs.map((q) => q.sigma_ratio[0]));
     expect(sigmas[0]).toHaveLength(7);
     expect(sigmas[2]).not.toEqual(sigmas[0]);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).test_error).toBe(summary.test_error);
