@@ -206,7 +206,7 @@ describe('srq compare on MNIST', () => {
     for (const [args, message] of [
       [['--lottery'], /--lottery needs --learn-bits/],
       [['--gate-anneal', '2'], /--gate-anneal needs --learn-bits/],
-      [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, got "bogus"/],
+      [['--methods', 'srq,bogus'], /expected one of fp, ste, rq, rq-st, srq, srq\+dropbits, srq\+fixed-sigma, got "bogus"/],
       [['--bits', '2,2'], /lists an item twice/],
       [['--bits', '9'], /expected an integer from 1 to 8/],
       [['--methods', 'srq+dropbits', '--dropbits-keep-bits', '2'], /keepBits = 2; allowed: 1 with granularity 'element'/],
