@@ -1,5 +1,4 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { modelReport } from '@srq/models';
+import type { ModelReport } from '@srq/models';
 
 /** One quantized tensor's learned state, as `srq eval --json` and each `metrics.jsonl` line give it. */
 export interface QuantizerState {
@@ -12,7 +11,7 @@ export interface QuantizerState {
   sigma_ratio: number[] | null;
 }
 
-/** The learned bits, step α and σ/α of every quantized tensor of `model` (reads a few numbers from the device). */
-export function quantizerStates(model: tfl.LayersModel): QuantizerState[] {
-  return modelReport(model).quantized.map((q) => ({ tensor: `${q.layer}/${q.tensor}`, bits: q.learnedBits, alpha: q.alpha, sigma_ratio: q.sigmaRatio }));
+/** The learned bits, step α and σ/α of every quantized tensor of a model, from its {@link ModelReport}. */
+export function quantizerStates(report: ModelReport): QuantizerState[] {
+  return report.quantized.map((q) => ({ tensor: `${q.layer}/${q.tensor}`, bits: q.learnedBits, alpha: q.alpha, sigma_ratio: q.sigmaRatio }));
 }

@@ -149,7 +149,7 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
         img_per_s: images / Math.max(trainSeconds, 1e-9),
         epoch_s: (performance.now() - epochStart) / 1000,
         wall_s: wallBefore + (performance.now() - started) / 1000,
-        quantizers: quantizerStates(model), // how α and σ move over the run
+        quantizers: quantizerStates(modelReport(model)), // how α and σ move over the run
       };
       dir.appendMetrics(line);
       if (!options.quiet) process.stderr.write(`epoch ${epoch}/${run.epochs}: loss ${line.loss.toFixed(4)}, train acc ${line.train_acc.toFixed(2)}%, test error ${test.error.toFixed(2)}%, ${Math.round(line.img_per_s)} img/s\n`);

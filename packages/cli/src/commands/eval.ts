@@ -36,7 +36,7 @@ export function evalCommand(): Command {
         const split = flags.limit ? subset(dataset.test, flags.limit, imageSize(dataset)) : dataset.test;
         const { error, loss } = evaluate(model, dataset, split);
         const report = modelReport(model);
-        const quantizers = quantizerStates(model);
+        const quantizers = quantizerStates(report);
         const result = { test_error: error, test_loss: loss, images: split.count, bits: report.bits, model_bytes: report.modelBytes, quantizers };
         if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
