@@ -17,10 +17,9 @@
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
 #       retrained from scratch, beside uniform bits of the same average: the grid's run)
 #                                                                   6 runs per dataset, ≈ 2.5 h each
-#   (sigma) SRQ with σ/α kept at 1/3 (srq+fixed-sigma), 4/4 first, then 3/3 and 2/2: SRQ 4/4
-#       underfit STE with σ learned on Fashion-MNIST (results/README.md, "SRQ's σ drifts"). Ran
-#       first on Fashion-MNIST alone; (b) now has its 3/3 and 4/4 runs
-#                                                                   9 runs per dataset, ≈ 2 h each
+#   (sigma) SRQ with σ/α kept at 1/3 (srq+fixed-sigma) at 2/2: SRQ 4/4 underfit STE with σ
+#       learned on Fashion-MNIST (results/README.md, "SRQ's σ drifts"). Its 4/4 and 3/3 runs, which
+#       this step ran first on Fashion-MNIST, are now in (b)       3 runs per dataset, ≈ 40 min each
 # Hours from this machine's epochs (2 cores, quiet): SRQ ≈ 120–170 s, STE ≈ 75–90 s, RQ / RQ-ST
 # ≈ 200 s (with the SIMD rq kernel of e4c9036), fp ≈ 60 s per epoch on MNIST.
 # Needs a build from 675d868 on (a call over part of a directory keeps the rest; learned runs
@@ -62,8 +61,6 @@ for dataset in $(in_order mnist fashion-mnist); do
 done
 for dataset in $(in_order fashion-mnist mnist); do
   if step sigma; then # needs a build from the commit that added srq+fixed-sigma on
-    for bits in 4 3 2; do
-      node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits "$bits" --methods srq+fixed-sigma --out "results/converged/$dataset"
-    done
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2 --methods srq+fixed-sigma --out "results/converged/$dataset"
   fi
 done
