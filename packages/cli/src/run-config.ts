@@ -34,7 +34,11 @@ export interface RunConfig {
   temperature: number;
   /** σ/α at init of the relaxed quantizers (null: the default 1/3); absent in runs made before it existed. */
   sigmaInit?: number | null;
-  /** σ/α kept at its init instead of learned (`--fixed-sigma`); absent (false) in runs made before it existed and in runs that learn σ. */
+  /**
+   * σ/α kept at its init instead of learned: `srq train` records it for srq runs unless
+   * `--learn-sigma`, and for rq / rq-st with `--fixed-sigma`. Absent (false): σ learned — also in
+   * every run made before it existed, and in `srq compare`'s srq and srq+dropbits runs.
+   */
   fixedSigma?: boolean;
   perChannel: boolean;
   keepFirstLast: boolean;
@@ -45,6 +49,9 @@ export interface RunConfig {
   /** The user's own model (a tfjs `model.json`) instead of the zoo's `model`; absent in runs made before it existed. */
   modelFile?: string | null;
 }
+
+/** The methods with a noise scale σ (`--sigma-init`, `--fixed-sigma`, `--learn-sigma`). */
+export const RELAXED_METHODS: readonly string[] = ['srq', 'rq', 'rq-st'];
 
 /** The model quantization of a run of `totalSteps` training steps (they set the DropBits and BitGates annealing). */
 export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
@@ -64,7 +71,7 @@ export function quantConfig(run: RunConfig, totalSteps = 0): ModelQuantConfig {
     perChannel: run.perChannel,
     temperature: run.temperature,
     ...(run.sigmaInit != null ? { sigmaInit: run.sigmaInit } : {}),
-    ...(run.fixedSigma ? { learnSigma: false } : {}),
+    ...(RELAXED_METHODS.includes(run.method) ? { learnSigma: !run.fixedSigma } : {}), // explicit: the library's default for srq is the other one
     seed: run.seed,
     ...(run.layerBits ? { layerBits: run.layerBits } : {}),
   };

@@ -46,7 +46,7 @@ export interface ModelQuantConfig {
   temperature?: number;
   /** σ/α at init of the relaxed quantizers (rq, rq-st, srq); default 1/3 (specification §2). */
   sigmaInit?: number;
-  /** Train σ of the relaxed quantizers (default true); false keeps σ/α at `sigmaInit` (specification §3). */
+  /** Train σ of the relaxed quantizers, or keep σ/α at `sigmaInit` (false). Default: the method's — false for srq, true for rq and rq-st (specification §3). */
   learnSigma?: boolean;
   /** Base seed of the quantizers' noise and drops, and (in the zoo) of the kernels' initialisation. */
   seed?: number;
@@ -153,7 +153,7 @@ export class QuantPlan {
         seed,
         ...(temperature !== undefined ? { temperature } : {}),
         ...(sigmaInit !== undefined ? { sigmaInit } : {}),
-        ...(learnSigma === false ? { learnSigma } : {}),
+        ...(learnSigma !== undefined ? { learnSigma } : {}),
         ...(perChannel && signed ? { perChannel: true } : {}),
       },
       dropBits: dropBits && dropHere ? { ...dropBits, seed } : null,

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileSystem } from './fs-io';
-import { ModelFileError } from './model-file';
+import { ModelFileError, sealModelJson } from './model-file';
 import { modelReport } from './model-report';
 import { QActivation } from './q-activation';
 import { QConv2D } from './q-conv2d';
@@ -38,6 +38,25 @@ describe('quantized layers', () => {
     const opt = tf.train.adam(0.05);
     opt.minimize(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
     await roundTrip(model, x);
+  });
+
+  it('a saved layer records whether σ trains, and a file without it (written before srq kept σ fixed by default) loads with σ learned', async () => {
+    const model = tfl.sequential({ layers: [new QDense({ inputShape: [4], units: 2, weightQuant: quant(2) }), new QActivation({ activationQuant: quant(2, false, 'rq') })] });
+    model.predict(tf.ones([1, 4]));
+    const dir = tmp();
+    await model.save(fileSystem(dir));
+    const sigmaTrains = (m: tfl.LayersModel) => m.trainableWeights.filter((w) => w.name.includes('log_sigma')).map((w) => w.name.split('/')[0]);
+    expect(sigmaTrains(model)).toEqual([model.layers[1]!.name]); // srq: fixed by default; rq: learned
+    const file = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const quantizers = json.modelTopology.config.layers.map((l: { config: Record<string, { quantizer: Record<string, unknown> }> }) => (l.config.weight_quant ?? l.config.activation_quant)!.quantizer);
+    expect(quantizers.map((q: Record<string, unknown>) => q.learn_sigma)).toEqual([false, true]);
+    expect(sigmaTrains(await tfl.loadLayersModel(fileSystem(dir)))).toEqual(sigmaTrains(model));
+    for (const q of quantizers) delete q.learn_sigma; // as files written before it was saved
+    const { srq: seal, ...rest } = json;
+    writeFileSync(file, JSON.stringify(sealModelJson(rest, seal.weights)));
+    const old = await tfl.loadLayersModel(fileSystem(dir));
+    expect(sigmaTrains(old)).toEqual(old.layers.map((l) => l.name));
   });
 
   it('the weight quantizer rounds the kernel to the grid at inference; the bias stays float', () => {

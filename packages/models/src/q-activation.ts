@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { TensorQuantConfig } from './quant-config';
+import { loadedQuantConfig, savedQuantConfig, type TensorQuantConfig } from './quant-config';
 import { activationName, applyActivation, type ActivationOptions } from './activations';
 import { QuantSlot, type LayerArgs } from './quant-slot';
 import { firstShape } from './q-weight-layer';
@@ -60,8 +60,13 @@ export class QActivation extends tfl.layers.Layer {
     return firstShape(inputShape);
   }
 
+  /** A layer from a saved config, whose quantization means what it meant when saved ({@link loadedQuantConfig}). */
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    return new cls({ ...config, activationQuant: loadedQuantConfig(config.activationQuant as unknown as TensorQuantConfig | null) });
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), activation: this.activation, maxValue: this.maxValue, alpha: this.alpha, activationQuant: this.activationQuant as unknown as tf.serialization.ConfigDict };
+    return { ...super.getConfig(), activation: this.activation, maxValue: this.maxValue, alpha: this.alpha, activationQuant: savedQuantConfig(this.activationQuant) as unknown as tf.serialization.ConfigDict };
   }
 }
 tf.serialization.registerClass(QActivation);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { TensorQuantConfig } from './quant-config';
+import { loadedQuantConfig, savedQuantConfig, type TensorQuantConfig } from './quant-config';
 import { activationName, applyActivation } from './activations';
 import { FoldedBatchNorm, type BatchNormFoldConfig } from './batch-norm-fold';
 import { QuantSlot, type LayerArgs } from './quant-slot';
@@ -111,12 +111,17 @@ export abstract class QWeightLayer extends tfl.layers.Layer {
     return this.slot ? this.slot.apply(kernel, training) : kernel;
   }
 
+  /** A layer from a saved config, whose quantization means what it meant when saved ({@link loadedQuantConfig}). */
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    return new cls({ ...config, weightQuant: loadedQuantConfig(config.weightQuant as unknown as TensorQuantConfig | null) });
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
       useBias: this.useBias,
       activation: this.activation,
-      weightQuant: this.weightQuant as unknown as tf.serialization.ConfigDict,
+      weightQuant: savedQuantConfig(this.weightQuant) as unknown as tf.serialization.ConfigDict,
       ...(this.kernelSeed === undefined ? {} : { kernelSeed: this.kernelSeed }),
       ...(this.batchNorm ? { batchNorm: this.batchNorm as unknown as tf.serialization.ConfigDict } : {}),
     };

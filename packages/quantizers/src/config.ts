@@ -53,9 +53,10 @@ export interface QuantizerConfig {
   /** σ/α at init (specification §2: 1/3). σ is learned as log(σ/α). */
   sigmaInit?: number;
   /**
-   * Train σ (as ρ = log(σ/α), the default) or keep σ/α at `sigmaInit`, σ following α (false).
-   * In `srq` σ only shapes the backward pass (the forward is the nearest grid point), so nothing
-   * in the loss pins it; specification §3 says when to keep it fixed. Default true.
+   * Train σ (as ρ = log(σ/α)) or keep σ/α at `sigmaInit`, σ following α (false). In `srq` σ only
+   * shapes the backward pass (the forward is the nearest grid point), so nothing in the loss pins
+   * it: learned, it drifts low and starves the gradient (specification §3). Default: false for
+   * `srq`, true for `rq` and `rq-st` (whose forward sample σ shapes); `ste` has no σ.
    */
   learnSigma?: boolean;
   /** Seed of the Gumbel noise of `rq` / `rq-st` (advanced on every training call). Default 0. */
@@ -71,6 +72,14 @@ export type ResolvedQuantizerConfig = Required<QuantizerConfig>;
 
 /** Default number of grid points in the local window (our choice: ±2 around the nearest point). */
 export const DEFAULT_WINDOW = 5;
+
+/**
+ * Whether a method learns σ when `learnSigma` is not given: `rq` and `rq-st`, whose forward sample
+ * σ shapes; not `srq`, where learned σ drifts (specification §3); `ste` has none.
+ */
+export function defaultLearnSigma(method: QuantizerMethod): boolean {
+  return method === 'rq' || method === 'rq-st';
+}
 
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
@@ -152,7 +161,7 @@ export function resolveQuantizerConfig(config: QuantizerConfig): ResolvedQuantiz
     init: config.init ?? (symmetricBinary ? 'mean-abs' : signed ? 'std' : 'quantile'),
     initMax: config.initMax ?? null,
     sigmaInit: config.sigmaInit ?? 1 / 3,
-    learnSigma: config.learnSigma ?? true,
+    learnSigma: config.learnSigma ?? defaultLearnSigma(config.method ?? 'srq'),
     seed: config.seed ?? 0,
     debug: config.debug ?? false,
     name: config.name ?? 'quantizer',

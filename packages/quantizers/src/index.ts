@@ -3,6 +3,7 @@ export {
   QUANTIZER_METHODS,
   INIT_METHODS,
   DEFAULT_WINDOW,
+  defaultLearnSigma,
   resolveQuantizerConfig,
   type QuantizerMethod,
   type InitMethod,

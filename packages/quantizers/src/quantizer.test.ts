@@ -114,14 +114,17 @@ describe('Quantizer', () => {
     expect(q.alpha().dataSync()[0]).not.toBeCloseTo(alpha0, 4); // α was learned
   });
 
-  it('learnSigma: false keeps σ/α at its init while α and the weights train (σ follows α)', () => {
+  it('srq keeps σ/α at its init by default while α trains (σ follows α); learnSigma: true, and rq by default, learn it', () => {
     const xs = tf.randomNormal([128, 8], 0, 1, 'float32', 1);
     const ys = tf.matMul(xs, tf.randomNormal([8, 2], 0, 0.5, 'float32', 2));
     const w = tf.variable(tf.randomNormal([8, 2], 0, 0.5, 'float32', 3));
-    const learned = new Quantizer({ bits: 4, method: 'srq', name: 'learned' });
-    const fixed = new Quantizer({ bits: 4, method: 'srq', learnSigma: false, sigmaInit: 0.2, name: 'fixed' });
-    for (const q of [learned, fixed]) {
+    const learned = new Quantizer({ bits: 4, method: 'srq', learnSigma: true, name: 'learned' });
+    const fixed = new Quantizer({ bits: 4, method: 'srq', sigmaInit: 0.2, name: 'fixed' });
+    const rq = new Quantizer({ bits: 4, method: 'rq', sigmaInit: 0.1, name: 'rq' });
+    const alpha0: number[] = [];
+    for (const q of [learned, fixed, rq]) {
       q.init(w);
+      alpha0.push(q.logAlpha!.dataSync()[0]!);
       const opt = tf.train.adam(0.05);
       const loss = () => tf.losses.meanSquaredError(ys, tf.matMul(xs, q.apply(w, { training: true }))) as tf.Scalar;
       for (let i = 0; i < 20; i++) opt.minimize(loss, false, [...q.trainableWeights]);
@@ -129,8 +132,12 @@ describe('Quantizer', () => {
     expect(fixed.trainableWeights).toEqual([fixed.logAlpha]);
     expect(fixed.logSigma!.trainable).toBe(false);
     expect(fixed.logSigma!.dataSync()[0]).toBe(Math.fround(Math.log(0.2)));
+    expect(Math.abs(fixed.logAlpha!.dataSync()[0]! - alpha0[1]!)).toBeGreaterThan(1e-3); // α trained
     expect(learned.trainableWeights).toHaveLength(2);
-    expect(Math.abs(learned.logSigma!.dataSync()[0]! - Math.log(1 / 3))).toBeGreaterThan(1e-3); // the default learns it
+    expect(Math.abs(learned.logSigma!.dataSync()[0]! - Math.log(1 / 3))).toBeGreaterThan(1e-3);
+    expect(rq.trainableWeights).toHaveLength(2);
+    expect(Math.abs(rq.logSigma!.dataSync()[0]! - Math.log(0.1))).toBeGreaterThan(1e-3);
+    expect(new Quantizer({ bits: 2, method: 'rq-st' }).config.learnSigma).toBe(true);
     expect(() => new Quantizer({ bits: 2, learnSigma: 'no' as unknown as boolean })).toThrow(/learnSigma/);
   });
 

@@ -86,7 +86,7 @@ export class Quantizer {
     return this.logSigmaVar;
   }
 
-  /** The variables to train: `[logAlpha]` for `ste` and with `learnSigma: false`, `[logAlpha, logSigma]` otherwise (empty before build). */
+  /** The variables to train: `[logAlpha, logSigma]` with `learnSigma` (the default of `rq` and `rq-st`), `[logAlpha]` otherwise and for `ste` (empty before build). */
   get trainableWeights(): tf.Variable[] {
     return [this.logAlphaVar, this.config.learnSigma ? this.logSigmaVar : null].filter((v): v is tf.Variable => v !== null);
   }

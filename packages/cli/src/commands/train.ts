@@ -3,11 +3,11 @@ import { Command, Option } from 'commander';
 import { BACKEND_NAMES, useBackend } from '@srq/backends';
 import { DATASET_NAMES, loadDataset } from '@srq/datasets';
 import { DROP_GRANULARITIES } from '@srq/dropbits';
-import { MASK_PICKS } from '@srq/quantizers';
+import { defaultLearnSigma, MASK_PICKS, type QuantizerMethod } from '@srq/quantizers';
 import { BUDGET_LAMBDA, MODEL_METHODS, validateModelQuantConfig, ZOO } from '@srq/models';
 import { EXIT, handleError, UsageError } from '../errors';
 import { int, num } from '../options';
-import { quantConfig, type RunConfig } from '../run-config';
+import { quantConfig, RELAXED_METHODS, type RunConfig } from '../run-config';
 import { RunDir } from '../run-dir';
 import { NanLossError, train } from '../trainer';
 import { withInterrupt } from '../interrupt';
@@ -31,6 +31,7 @@ export const TRAIN_DEFAULTS = {
 /** The flags of `srq train`: the run's configuration, with the optional values undefined, plus the command's own. */
 type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir' | 'sigmaInit' | 'lambda' | 'modelFile' | 'gateAnneal' | 'fixedSigma'> & {
   fixedSigma: boolean;
+  learnSigma: boolean;
   modelFile?: string;
   lambda?: number;
   gateAnneal?: number;
@@ -46,8 +47,16 @@ type TrainFlags = Omit<RunConfig, 'targetBits' | 'limit' | 'dataDir' | 'cacheDir
   quiet: boolean;
 };
 
-/** The methods with a noise scale σ (`--sigma-init`, `--fixed-sigma`). */
-const RELAXED_METHODS: readonly string[] = ['srq', 'rq', 'rq-st'];
+/** Whether a run keeps σ fixed: as `--fixed-sigma` / `--learn-sigma` say, else the method's default (srq fixed, rq and rq-st learned). */
+function keepsSigmaFixed(flags: Pick<TrainFlags, 'method' | 'fixedSigma' | 'learnSigma'>): boolean {
+  const given = flags.fixedSigma ? '--fixed-sigma' : flags.learnSigma ? '--learn-sigma' : null;
+  if (flags.fixedSigma && flags.learnSigma) throw new UsageError('--fixed-sigma and --learn-sigma exclude each other.');
+  if (!RELAXED_METHODS.includes(flags.method)) {
+    if (given) throw new UsageError(`${given} needs --method srq, rq or rq-st (${flags.method} has no σ).`);
+    return false;
+  }
+  return flags.fixedSigma || (!flags.learnSigma && !defaultLearnSigma(flags.method as QuantizerMethod));
+}
 
 /** λ of the bit penalty: as given, else 0.01 per bit, or the model budget's default with a target. */
 export const penaltyWeight = (lambda: number | undefined, targetBits: number | undefined): number =>
@@ -100,7 +109,8 @@ export function trainCommand(): Command {
     .option('--limit <n>', 'train on a fixed random subset of N training images (smoke runs)', int(1))
     .option('--temperature <t>', 'Gumbel-softmax temperature of rq / rq-st', num(0, Infinity, 'open'), 1)
     .option('--sigma-init <r>', 'σ/α at init of the relaxed quantizers (rq, rq-st, srq; default 1/3)', num(0, Infinity, 'open'))
-    .option('--fixed-sigma', 'keep σ/α at --sigma-init instead of learning it (rq, rq-st, srq); see the CLI README for when SRQ needs it', false)
+    .option('--fixed-sigma', "keep σ/α at --sigma-init instead of learning it (srq's default; rq, rq-st)", false)
+    .option('--learn-sigma', "learn σ (rq's and rq-st's default; srq, where learned σ drifts: see the CLI README)", false)
     .option('--per-channel', 'one weight step α per output channel', false)
     .option('--keep-first-last', 'keep the first and last layers float', false)
     .option('--data-dir <dir>', 'data directory (CIFAR-10 binary files, or MNIST IDX files)')
@@ -121,7 +131,7 @@ export function trainCommand(): Command {
 async function runTrain(flags: TrainFlags): Promise<void> {
   if (flags.targetBits !== undefined && !flags.learnBits) throw new UsageError('--target-bits needs --learn-bits.');
   if (flags.dropbits > 0 && flags.method !== 'srq') throw new UsageError('--dropbits needs --method srq (DropBits regularizes SRQ).');
-  if (flags.fixedSigma && !RELAXED_METHODS.includes(flags.method)) throw new UsageError(`--fixed-sigma needs --method srq, rq or rq-st (${flags.method} has no σ).`);
+  const fixedSigma = keepsSigmaFixed(flags);
   if (flags.dropbits > 0 && flags.learnBits) throw new UsageError('--dropbits does not combine with --learn-bits (the bit gates replace DropBits).');
   const gateAnneal = gateAnnealOf(flags);
   const out = flags.out ?? `runs/${flags.modelFile ? 'model-file' : flags.model}-${flags.dataset}-${flags.method}-w${flags.wbits}a${flags.abits}`;
@@ -132,7 +142,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     run = dir.readConfig<RunConfig>();
   } else {
     if (dir.exists()) throw new UsageError(`${out} already holds a run; use --resume to continue it or --out for a new one.`);
-    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, fixedSigma, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
+    const { out: _out, resume: _resume, json: _json, quiet: _quiet, workers: _workers, targetBits, limit, dataDir, cacheDir, sigmaInit, fixedSigma: _fixedSigma, learnSigma: _learnSigma, lambda, modelFile, gateAnneal: _gateAnneal, dropbitsPick, ...fixed } = flags;
     run = {
       ...fixed,
       ...(fixedSigma ? { fixedSigma } : {}),
