@@ -297,7 +297,9 @@ describe('srq+fixed-sigma', () => {
       summary: { test_error: 1, bops_per_image: 1, average_bits: 4, bits: {}, model_bytes: 1, img_per_s: 1, wall_s: 1 } as unknown as FinishedRun['summary'],
     }));
     const md = resultsMarkdown(spec, runs, ['srq compare'], {});
-    expect(md).toContain('; srq+fixed-sigma: σ/α kept at 1/3, not learned');
+    expect(md).toContain("; srq+fixed-sigma: σ/α kept at 1/3, not learned; the other srq runs: σ learned, as the paper's SRQ");
+    expect(resultsMarkdown(spec, runs.slice(1), ['srq compare'], {})).not.toContain('σ learned'); // said only of σ-learned runs
+    expect(resultsMarkdown(spec, runs.slice(0, 1), ['srq compare'], {})).toContain("; srq: σ learned, as the paper's SRQ");
     expect(md).toMatch(/^\| srq\+fixed-sigma \| 1\.00 /m);
   });
 });

@@ -150,6 +150,7 @@ function methodSettings(runs: FinishedRun[]): string {
   if (dropped.length) parts.push(`srq+dropbits: ${distinct(dropped, (r) => dropBitsText(r.config))}`);
   const fixed = runs.filter((r) => r.label === 'srq+fixed-sigma');
   if (fixed.length) parts.push(`srq+fixed-sigma: ${distinct(fixed, (r) => `σ/α kept at ${r.config.sigmaInit ?? '1/3'}, not learned`)}`);
+  if (runs.some((r) => r.config.method === 'srq' && !r.config.fixedSigma)) parts.push(`${fixed.length ? 'the other srq runs' : 'srq'}: σ learned, as the paper's SRQ (\`srq train\` keeps it fixed unless --learn-sigma)`);
   for (const method of ['rq', 'rq-st']) {
     const relaxed = runs.filter((r) => r.config.method === method); // each tuned on its own (results/rq-sweep-mnist, results/rq-st-sweep-mnist)
     if (relaxed.length) parts.push(`${method}: ${distinct(relaxed, (r) => `temperature ${r.config.temperature}, σ/α at init ${r.config.sigmaInit ?? '1/3'}`)}`);
