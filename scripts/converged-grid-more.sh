@@ -15,7 +15,9 @@
 #       temperature 8; soft RQ's is temperature 4)                  3 runs per dataset, ≈ 1.8 h each
 #   (d) learned bit-widths from 4 bits at a model-wide budget of 2.5 average bits, the gates
 #       annealed (the budget holds for the learned bits), with the lottery check (learned bits
-#       retrained from scratch, beside uniform bits of the same average: the grid's run)
+#       retrained from scratch, beside uniform bits of the same average: the grid's run); SRQ with
+#       σ fixed, as `srq train` trains it (learned σ drifts most at 4 bits, where the gates start),
+#       set against the σ-fixed uniform runs of (b) and (sigma)
 #                                                                   6 runs per dataset, ≈ 2.5 h each
 #   (sigma) SRQ with σ/α kept at 1/3 (srq+fixed-sigma) at 2/2: SRQ 4/4 underfit STE with σ
 #       learned on Fashion-MNIST (results/README.md, "SRQ's σ drifts"). Its 4/4 and 3/3 runs, which
@@ -56,7 +58,7 @@ for dataset in $(in_order mnist fashion-mnist); do
 done
 for dataset in $(in_order mnist fashion-mnist); do
   if step d; then
-    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2,3,4 --methods srq --learn-bits --target-bits 2.5 --lottery --out "results/converged/$dataset"
+    node "$SRQ" compare --dataset "$dataset" "${common[@]}" --bits 2,3,4 --methods srq+fixed-sigma --learn-bits --target-bits 2.5 --lottery --out "results/converged/$dataset"
   fi
 done
 for dataset in $(in_order fashion-mnist mnist); do

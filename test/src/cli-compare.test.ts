@@ -264,6 +264,35 @@ describe('the lottery check', () => {
   });
 });
 
+describe('learned bits from SRQ with σ fixed', () => {
+  const spec: CompareSpec = {
+    dataset: 'mnist', model: 'lenet5', methods: ['srq+fixed-sigma'], bits: [2, 4], seeds: [0], epochs: 10, batchSize: 128, lr: 1e-3,
+    dropbits: 0.1, dropbitsGranularity: 'element', temperature: 1, sigmaInit: null, limit: null, learnBits: true, targetBits: 2.5,
+    lambda: 1, gateAnneal: 30, lottery: true, backend: 'wasm', dataDir: null, cacheDir: null,
+  };
+  const finished = (run: PlannedRun, error: number, bops: number, average: number): FinishedRun => ({
+    ...run, curve: null, versions: null,
+    summary: { test_error: error, bops_per_image: bops, average_bits: average, bits: { 'conv1/weights': run.bits }, model_bytes: 1000, img_per_s: 100, wall_s: 10 } as unknown as FinishedRun['summary'],
+  });
+
+  it('learns, retrains and compares with σ fixed when --methods lists srq+fixed-sigma and not srq, against the σ-fixed uniform runs only', () => {
+    const [w2, w4, learnedPlan] = planRuns(spec);
+    expect(learnedPlan).toMatchObject({ id: 'mnist-lenet5-srq-fixed-sigma-learned-from4-t2.5-a30-s0', label: 'srq+fixed-sigma (learned bits)', config: { method: 'srq', fixedSigma: true, learnBits: true } });
+    expect(quantConfig(learnedPlan!.config)).toMatchObject({ learnSigma: false });
+    const learnedRun = finished(learnedPlan!, 1.5, 3e6, 2.43);
+    const [lottery, twin] = lotteryRuns(spec, learnedRun);
+    expect(lottery).toMatchObject({ id: 'mnist-lenet5-srq-fixed-sigma-lottery-s0', config: { fixedSigma: true, layerBits: { 'conv1/weights': 4 } } });
+    expect(twin).toMatchObject({ id: w2!.id, config: w2!.config });
+    // beside σ-learned srq runs of the same bits (another command into the same directory), the match stays within σ fixed
+    const learnedSigma = planRuns({ ...spec, methods: ['srq'], learnBits: false });
+    const runs = [finished(w2!, 2, 2e6, 2), finished(w4!, 1, 4e6, 4), finished(learnedSigma[0]!, 9, 2e6, 2), finished(learnedSigma[1]!, 9, 4e6, 4), learnedRun];
+    expect(bopsMatches(runs)).toMatchObject([{ below: { id: w2!.id }, above: { id: w4!.id }, uniformError: 1.5 }]);
+    // with srq also listed, learned bits start from SRQ with σ learned, as such runs were first made
+    expect(planRuns({ ...spec, methods: ['srq', 'srq+fixed-sigma'] }).at(-1)).toMatchObject({ id: 'mnist-lenet5-srq-learned-from4-t2.5-a30-s0', config: { learnBits: true } });
+    expect(planRuns({ ...spec, methods: ['srq', 'srq+fixed-sigma'] }).at(-1)!.config).not.toHaveProperty('fixedSigma');
+  });
+});
+
 describe('the settings of the relaxed baselines', () => {
   it('names rq\'s and rq-st\'s temperature and σ/α at init each on its own', () => {
     const spec: CompareSpec = {

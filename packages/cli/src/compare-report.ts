@@ -45,7 +45,7 @@ export function curveStats(runs: FinishedRun[]): CurveStats[] {
   return [...cells.values()].map((c) => ({ method: c.method, bits: c.bits, epochs: Array.from(c.perEpoch, (e) => meanStd(e ?? [])) }));
 }
 
-/** A run with learned bits (learned, or those bits retrained from scratch) against uniform SRQ of its seed at the same BOPs per image. */
+/** A run with learned bits (learned, or those bits retrained from scratch) against uniform SRQ of its seed and σ at the same BOPs per image. */
 export interface BopsMatch {
   run: FinishedRun;
   /** The uniform srq runs of its seed nearest below and above its BOPs (the same run when one matches). */
@@ -58,14 +58,17 @@ export interface BopsMatch {
 /** Each run once: a grid run that is also the lottery's uniform run comes twice in `runs` (once per group). */
 const oncePerId = (runs: FinishedRun[]) => runs.filter((r, i) => runs.findIndex((x) => x.id === r.id) === i);
 
-/** Every learned and lottery run against the uniform srq runs (grid or lottery twins) of its seed, at its BOPs per image. */
+/**
+ * Every learned and lottery run against the uniform srq runs (grid or lottery twins) of its seed
+ * and its σ (learned, or fixed: srq+fixed-sigma), at its BOPs per image.
+ */
 export function bopsMatches(runs: FinishedRun[]): BopsMatch[] {
-  const uniform = oncePerId(runs).filter((r) => r.label === 'srq' || r.group === 'uniform');
+  const uniform = oncePerId(runs).filter((r) => r.label === 'srq' || r.label === 'srq+fixed-sigma' || r.group === 'uniform');
   return runs
     .filter((r) => r.group === 'learned' || r.group === 'lottery')
     .map((run) => {
       const bops = run.summary.bops_per_image;
-      const same = uniform.filter((u) => u.seed === run.seed).sort((a, b) => a.summary.bops_per_image - b.summary.bops_per_image);
+      const same = uniform.filter((u) => u.seed === run.seed && !u.config.fixedSigma === !run.config.fixedSigma).sort((a, b) => a.summary.bops_per_image - b.summary.bops_per_image);
       const below = same.filter((u) => u.summary.bops_per_image <= bops).at(-1) ?? null;
       const above = same.find((u) => u.summary.bops_per_image >= bops) ?? null;
       let uniformError: number | null = null;
@@ -228,7 +231,7 @@ export function resultsMarkdown(spec: CompareSpec, runs: FinishedRun[], commands
     if (matches.length) {
       // the budget is in average bits; what the bits cost is BOPs, which weigh each layer by its MACs
       lines.push('', '## Learned bits against uniform bits at the same BOPs', '');
-      lines.push('Uniform below / above: the srq runs of uniform bits with the same seed nearest in BOPs per image at or below / above the run\'s — their bits, BOPs relative to the run\'s, test error %. At these BOPs: their test error linear in BOPs between them (– when they do not bracket the run). Difference: the run\'s test error minus it (negative: the learned bits are better).', '');
+      lines.push('Uniform below / above: the srq runs of uniform bits with the same seed and σ (learned, or fixed: srq+fixed-sigma) nearest in BOPs per image at or below / above the run\'s — their bits, BOPs relative to the run\'s, test error %. At these BOPs: their test error linear in BOPs between them (– when they do not bracket the run). Difference: the run\'s test error minus it (negative: the learned bits are better).', '');
       lines.push('| run | BOPs / image | test error % | uniform below | uniform above | uniform at these BOPs % | difference |', '| --- | --- | --- | --- | --- | --- | --- |');
       const near = (r: FinishedRun | null, m: BopsMatch) => (r ? `${r.bits}/${r.bits}: ${(r.summary.bops_per_image / m.run.summary.bops_per_image).toFixed(2)}×, ${pct(r.summary.test_error)}` : '–');
       for (const m of matches) lines.push(`| ${m.run.id} | ${m.run.summary.bops_per_image.toExponential(3)} | ${pct(m.run.summary.test_error)} | ${near(m.below, m)} | ${near(m.above, m)} | ${m.uniformError === null ? '–' : pct(m.uniformError)} | ${m.uniformError === null ? '–' : pct(m.run.summary.test_error - m.uniformError)} |`);

@@ -134,6 +134,17 @@ function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: n
   };
 }
 
+/**
+ * The SRQ that learned bit-widths start from, and the lottery check retrains: with σ fixed when
+ * `--methods` lists srq+fixed-sigma and not srq (`srq train`'s SRQ), with σ learned otherwise (as
+ * such runs were first made). Its uniform runs are the ones a learned run is set against.
+ */
+export function learningBase(spec: Pick<CompareSpec, 'methods'>): { method: 'srq' | 'srq+fixed-sigma'; name: string; extra: Partial<RunConfig> } {
+  return spec.methods.includes('srq+fixed-sigma') && !spec.methods.includes('srq')
+    ? { method: 'srq+fixed-sigma', name: 'srq-fixed-sigma', extra: { fixedSigma: true } }
+    : { method: 'srq', name: 'srq', extra: {} };
+}
+
 /** The grid and the learned-bits runs of a spec, in the order they run (lottery runs come later: they need the learned bits). */
 export function planRuns(spec: CompareSpec): PlannedRun[] {
   const runs: PlannedRun[] = [];
@@ -154,17 +165,18 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
   }
   if (spec.learnBits) {
     const from = Math.max(...spec.bits);
+    const base = learningBase(spec);
     for (const seed of spec.seeds) {
       const target = spec.targetBits === null ? '' : `-t${spec.targetBits}`;
       const annealed = (spec.gateAnneal ?? 1) > 1;
       const anneal = annealed ? `-a${spec.gateAnneal}` : '';
       runs.push({
-        id: `${prefix}-srq-learned-from${from}${target}${anneal}-s${seed}`,
+        id: `${prefix}-${base.name}-learned-from${from}${target}${anneal}-s${seed}`,
         group: 'learned',
-        label: 'srq (learned bits)',
+        label: `${base.method} (learned bits)`,
         bits: from,
         seed,
-        config: runConfig(spec, 'srq', from, seed, { learnBits: true, targetBits: spec.targetBits, ...(annealed ? { gateAnneal: spec.gateAnneal } : {}) }),
+        config: runConfig(spec, 'srq', from, seed, { ...base.extra, learnBits: true, targetBits: spec.targetBits, ...(annealed ? { gateAnneal: spec.gateAnneal } : {}) }),
       });
     }
   }
@@ -180,23 +192,24 @@ export function lotteryRuns(spec: CompareSpec, learned: FinishedRun): PlannedRun
   const bits = learned.summary.bits;
   const uniform = Math.max(1, Math.round(learned.summary.average_bits));
   const prefix = `${spec.dataset}-${spec.model}`;
-  const gridTwin = spec.methods.includes('srq') && spec.bits.includes(uniform);
+  const base = learningBase(spec);
+  const gridTwin = spec.methods.includes(base.method) && spec.bits.includes(uniform);
   return [
     {
-      id: `${prefix}-srq-lottery-s${learned.seed}`,
+      id: `${prefix}-${base.name}-lottery-s${learned.seed}`,
       group: 'lottery',
-      label: 'srq (learned bits fixed, from scratch)',
+      label: `${base.method} (learned bits fixed, from scratch)`,
       bits: learned.summary.average_bits,
       seed: learned.seed,
-      config: runConfig(spec, 'srq', learned.bits, learned.seed, { layerBits: bits }),
+      config: runConfig(spec, 'srq', learned.bits, learned.seed, { ...base.extra, layerBits: bits }),
     },
     {
-      id: gridTwin ? `${prefix}-srq-w${uniform}a${uniform}-s${learned.seed}` : `${prefix}-srq-uniform-w${uniform}a${uniform}-s${learned.seed}`,
+      id: gridTwin ? `${prefix}-${base.name}-w${uniform}a${uniform}-s${learned.seed}` : `${prefix}-${base.name}-uniform-w${uniform}a${uniform}-s${learned.seed}`,
       group: 'uniform',
-      label: `srq (uniform ${uniform} bits)`,
+      label: `${base.method} (uniform ${uniform} bits)`,
       bits: uniform,
       seed: learned.seed,
-      config: runConfig(spec, 'srq', uniform, learned.seed),
+      config: runConfig(spec, 'srq', uniform, learned.seed, base.extra),
     },
   ];
 }
