@@ -140,10 +140,12 @@ function runConfig(spec: CompareSpec, method: ModelMethod, bits: number, seed: n
  * such runs were first made). Its uniform runs are the ones a learned run is set against.
  */
 export function learningBase(spec: Pick<CompareSpec, 'methods'>): { method: 'srq' | 'srq+fixed-sigma'; name: string; extra: Partial<RunConfig> } {
-  return spec.methods.includes('srq+fixed-sigma') && !spec.methods.includes('srq')
-    ? { method: 'srq+fixed-sigma', name: 'srq-fixed-sigma', extra: { fixedSigma: true } }
-    : { method: 'srq', name: 'srq', extra: {} };
+  const method = spec.methods.includes('srq+fixed-sigma') && !spec.methods.includes('srq') ? 'srq+fixed-sigma' : 'srq';
+  return { method, name: idName(method), extra: method === 'srq' ? {} : { fixedSigma: true } };
 }
+
+/** A method as run ids spell it (`srq+dropbits` → `srq-dropbits`). */
+const idName = (method: string): string => method.replace('+', '-');
 
 /** The grid and the learned-bits runs of a spec, in the order they run (lottery runs come later: they need the learned bits). */
 export function planRuns(spec: CompareSpec): PlannedRun[] {
@@ -152,7 +154,7 @@ export function planRuns(spec: CompareSpec): PlannedRun[] {
   for (const method of spec.methods) {
     for (const bits of method === 'fp' ? [32] : spec.bits) {
       for (const seed of spec.seeds) {
-        const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${method.replace('+', '-')}-w${bits}a${bits}-s${seed}`;
+        const id = method === 'fp' ? `${prefix}-fp-s${seed}` : `${prefix}-${idName(method)}-w${bits}a${bits}-s${seed}`;
         const config =
           method === 'srq+dropbits'
             ? runConfig(spec, 'srq', bits, seed, { dropbits: spec.dropbits, dropbitsOn: spec.dropbitsOn ?? 'both', ...(spec.dropbitsAnneal ? { dropbitsAnneal: true } : {}), ...((spec.dropbitsKeepBits ?? 1) > 1 ? { dropbitsKeepBits: spec.dropbitsKeepBits } : {}), ...(spec.dropbitsPick && spec.dropbitsPick !== 'nearest' ? { dropbitsPick: spec.dropbitsPick } : {}) })
