@@ -38,14 +38,14 @@ for (const ratio of ratios) {
   console.log(`| ${ratio} | ${cells.join(' | ')} | 1/${(grad[2] / grad[0]).toFixed(0)} |`);
 }
 
-// The centres of the cells of codes 0 (kept unless 3 bits drop), 1 (an odd code: dropped with one bit) and 2 (dropped with two).
+// The centres of the cells of codes 0 (kept whatever drops), 1 (an odd code: dropped with one bit) and 2 (dropped with two or more).
 const centres = tf.tensor1d([0, 1, 2]);
 const dropped = [0, 1, 2, 3].map((d) => p ** d - (d < 3 ? p ** (d + 1) : 0)); // P(d), d ≤ b − 1
 console.log(`\nAt the centre of a cell, without DropBits and averaged over gradient-only DropBits' drops (p = ${p} per element):\n`);
 console.log('| σ/α | no drop | code ≡ 0 mod 4 | odd code | code ≡ 2 mod 4 |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const ratio of ratios) {
-  const mean = [0, 0, 0];
-  dropped.forEach((weight, d) => gradient(ratio, centres, d).forEach((g, i) => (mean[i] += weight * g)));
-  console.log(`| ${ratio} | ${gradient(ratio, centres)[0].toFixed(3)} | ${mean.map((g) => g.toFixed(3)).join(' | ')} |`);
+  const perDrop = dropped.map((_, d) => gradient(ratio, centres, d));
+  const mean = [0, 1, 2].map((i) => dropped.reduce((sum, weight, d) => sum + weight * perDrop[d][i], 0));
+  console.log(`| ${ratio} | ${perDrop[0][0].toFixed(3)} | ${mean.map((g) => g.toFixed(3)).join(' | ')} |`);
 }

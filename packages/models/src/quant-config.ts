@@ -1,5 +1,5 @@
 import type { BitGatesConfig, DropBitsConfig } from '@srq/dropbits';
-import { defaultLearnSigma, type QuantizerConfig } from '@srq/quantizers';
+import { resolveQuantizerConfig, type QuantizerConfig } from '@srq/quantizers';
 
 /**
  * How one tensor of a layer (its weights, or its activations) is quantized: the quantizer, and
@@ -18,7 +18,7 @@ export interface TensorQuantConfig {
  */
 export function savedQuantConfig(config: TensorQuantConfig | null): TensorQuantConfig | null {
   if (!config || config.quantizer.learnSigma !== undefined) return config;
-  return { ...config, quantizer: { ...config.quantizer, learnSigma: defaultLearnSigma(config.quantizer.method ?? 'srq') } };
+  return { ...config, quantizer: { ...config.quantizer, learnSigma: resolveQuantizerConfig(config.quantizer).learnSigma } };
 }
 
 /**
