@@ -125,6 +125,18 @@ describe('srq train / eval on MNIST', () => {
     for (const q of quantizers) expect(Math.abs(q.sigma_ratio[0] - 0.25)).toBeGreaterThan(1e-4);
   });
 
+  it('--fixed-sigma keeps rq\'s σ/α (learned by default) at --sigma-init while α trains, and records it in run.json', () => {
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--method', 'rq', '--limit', '512', '--epochs', '1', '--batch-size', '64', '--wbits', '4', '--abits', '4', '--fixed-sigma', '--sigma-init', '0.25', '--out', out, '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ method: 'rq', fixedSigma: true, sigmaInit: 0.25 });
+    const ev = srq(['eval', '--model-dir', out, '--limit', '100', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const { quantizers } = JSON.parse(ev.stdout);
+    expect(quantizers).toHaveLength(7);
+    for (const q of quantizers) expect(q.sigma_ratio[0]).toBeCloseTo(0.25, 6);
+  });
+
   it('a NaN loss stops the run with a one-line message, exit 1, and writes no checkpoint or model from it', () => {
     const out = join(tmp(), 'run');
     const r = srq(['train', '--limit', '256', '--epochs', '2', '--batch-size', '64', '--lr', '3e38', '--method', 'fp', '--out', out, '--quiet']);
