@@ -20,7 +20,7 @@ export const COMPARE_METHODS = ['fp', 'ste', 'rq', 'rq-st', 'srq', 'srq+dropbits
  * full, the default). It ties plain SRQ; it does not beat it.
  */
 export const SRQ_DROPBITS_P = 0.1;
-/** That variant as a model's `dropBits`: what `srq compare`'s `srq+dropbits` trains by default and `srq bench` times. */
+/** That variant as a model's `dropBits`: what `srq compare`'s `srq+dropbits` trains by default and `srq bench` times (there with σ fixed). */
 export const SRQ_DROPBITS: DropBitsConfig = { p: SRQ_DROPBITS_P, granularity: 'element', pick: 'full' };
 /** One of {@link COMPARE_METHODS}. */
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
