@@ -29,6 +29,7 @@ describe('srq compare on MNIST', () => {
     expect(results.runs.find((x) => x.id.endsWith('lottery-s0'))!.config.layerBits).toEqual(learned[0]!.summary.bits); // retrained with the learned bits fixed
     for (const run of learned) {
       expect(run.summary.average_bits).toBeLessThanOrEqual(2.5); // the budget holds for the learned bits
+      for (const [tensor, bits] of Object.entries(run.summary.bits)) expect(bits, tensor).toBeGreaterThanOrEqual(tensor.endsWith('/weights') ? 2 : 1); // never the sign-less 1-bit weight grid
       expect(run.summary).toHaveProperty('budget_dropped_bits');
     }
     const md = readFileSync(join(out, 'results.md'), 'utf8');

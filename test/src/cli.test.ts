@@ -111,6 +111,18 @@ describe('srq train / eval on MNIST', () => {
     expect(r.stderr.trim()).toMatch(message);
   });
 
+  it('--learn-bits keeps weights at 2 bits or more, and warns when a budget is below what that allows', () => {
+    const out = join(tmp(), 'run');
+    const r = srq(['train', '--limit', '256', '--epochs', '1', '--wbits', '3', '--abits', '3', '--learn-bits', '--target-bits', '1', '--workers', '0', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const bits = Object.entries(summary.bits as Record<string, number>);
+    expect(bits.filter(([k]) => k.endsWith('/weights')).map(([, b]) => b)).toEqual([2, 2, 2, 2]);
+    expect(bits.filter(([k]) => k.endsWith('/activations')).map(([, b]) => b)).toEqual([1, 1, 1]);
+    expect(summary.average_bits).toBeCloseTo(11 / 7, 5);
+    expect(r.stderr).toContain('srq: the learned bits average 1.57, above the budget of 1: every gate that may close has (weights keep at least 2 bits, activations 1)');
+  });
+
   it('--learn-sigma trains every quantizer\'s σ/α away from --sigma-init (srq keeps it there by default), and run.json records no fixedSigma', () => {
     const out = join(tmp(), 'run');
     const r = srq(['train', '--limit', '512', '--epochs', '1', '--batch-size', '64', '--wbits', '4', '--abits', '4', '--learn-sigma', '--sigma-init', '0.25', '--out', out, '--json', '--quiet']);

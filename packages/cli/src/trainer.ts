@@ -171,6 +171,9 @@ export async function train(run: RunConfig, dataset: ImageDataset, dir: RunDir, 
   }
   await dir.saveModel(model);
   const report = modelReport(model);
+  if (budgeted && report.averageBits > run.targetBits! + 1e-9 && !options.quiet) {
+    process.stderr.write(`srq: the learned bits average ${report.averageBits.toFixed(2)}, above the budget of ${run.targetBits}: every gate that may close has (weights keep at least 2 bits, activations 1)\n`);
+  }
   const summary: TrainSummary = {
     test_error: lastTestError ?? evaluate(model, dataset, dataset.test).error,
     epochs: epoch,

@@ -84,6 +84,36 @@ describe('BitGates', () => {
     expect(() => new BitGates({ bits: 0 })).toThrow(/bits = 0; allowed: an integer from 1 to 8/);
     expect(() => new BitGates({ bits: 4, lambda: -1 })).toThrow(/lambda = -1/);
     expect(() => new BitGates({ bits: 4, targetBits: 5 })).toThrow(/targetBits = 5; allowed: a number from 1 to 4/);
+    expect(() => new BitGates({ bits: 4, minBits: 0 })).toThrow(/minBits = 0; allowed: an integer from 1 to 8/);
+    expect(() => new BitGates({ bits: 4, minBits: 2.5 })).toThrow(/minBits = 2.5/);
+  });
+
+  it('minBits: the gates stop at the floor — fewer gates, the penalty counts the floor, all gates closed learn minBits', () => {
+    const gates = new BitGates({ bits: 4, minBits: 2 });
+    expect(gates.size).toBe(2);
+    expect(gates.logA.shape).toEqual([2]);
+    setLogits(gates, [-9, -9]);
+    expect(gates.learnedBits()).toBe(2);
+    expect(gates.penalty().dataSync()[0]).toBeCloseTo(2, 2);
+    expect(gates.lowestKeptLogit()).toBeNull();
+    expect(gates.dropLowestBit()).toBe(false);
+    const q = new Quantizer({ bits: 4 });
+    expect(gates.keptCodes(q.grid)).toEqual([-8, -4, 0, 4]); // the 2-bit sub-grid, signed: both signs
+    setLogits(gates, [-9, 9]);
+    expect(gates.learnedBits()).toBe(3);
+    expect(gates.penalty().dataSync()[0]).toBeCloseTo(3, 2);
+    // training: with the lower gate closed and the upper open, the nearest code of the 3-bit sub-grid
+    const w = tf.randomNormal([500], 0, 1, 'float32', 3);
+    q.init(w);
+    let drop = -1;
+    const out = gates.apply(q, w, true, (d) => (drop = d.dataSync()[0]!));
+    expect(drop).toBe(1);
+    expect(Array.from(out.dataSync(), (v) => v + 0)).toEqual(Array.from(q.apply(w, { training: false, mask: { drop: 1 } }).dataSync(), (v) => v + 0));
+    // a floor at or above the bits leaves no gates: the nominal bits
+    const none = new BitGates({ bits: 2, minBits: 2 });
+    expect([none.size, none.learnedBits(), none.penalty().dataSync()[0]]).toEqual([0, 2, 2]);
+    expect(new BitGates({ bits: 1, minBits: 2 }).learnedBits()).toBe(1);
+    expect(none.apply(new Quantizer({ bits: 2 }), w, true).shape).toEqual([500]);
   });
 });
 
@@ -263,5 +293,14 @@ describe('fitBitBudget', () => {
     expect([a.learnedBits(), b.learnedBits(), c.learnedBits()]).toEqual([3, 2, 1]);
     expect(fitBitBudget([a, b, c], { targetBits: 1 })).toBe(3); // down to 1 bit everywhere, no further
     expect([a, b, c].map((g) => g.learnedBits())).toEqual([1, 1, 1]);
+  });
+
+  it("never drops a bit below a gate set's minBits: the budget stays unmet when only floors are left", () => {
+    const w = new BitGates({ bits: 4, minBits: 2 });
+    const a = new BitGates({ bits: 4 });
+    setLogits(w, [0.1, 0.2]); // the least certain gates of all, but only two bits above the floor
+    setLogits(a, [3, 3, 3]);
+    expect(fitBitBudget([w, a], { targetBits: 1 })).toBe(5);
+    expect([w.learnedBits(), a.learnedBits()]).toEqual([2, 1]);
   });
 });

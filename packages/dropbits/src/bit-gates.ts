@@ -6,8 +6,15 @@ import { SeedStream } from './seeds';
 
 /** Configuration of {@link BitGates}. */
 export interface BitGatesConfig {
-  /** Bit-width b of the quantizer the gates belong to (1..8): b-1 gates. */
+  /** Bit-width b of the quantizer the gates belong to (1..8): b - minBits gates. */
   bits: number;
+  /**
+   * The lowest bit-width the gates can learn (1..8, default 1; above `bits` it is `bits`: no
+   * gates). Set 2 for a signed weight grid: its 1-bit grid {-α, 0} has no positive value, so a
+   * layer whose weights end there cannot pass a signal through a ReLU (specification §1). `@srq/models`
+   * does: weights 2, unsigned activations 1 (whose 1-bit grid {0, α} is a binary activation).
+   */
+  minBits?: number;
   /** Initial gate logit log a (default 3: every bit on, P(z = 0) ≈ 1%). */
   init?: number;
   /** Weight λ of the expected-bits penalty (default 0.01 per bit). */
@@ -50,9 +57,10 @@ const ON = 0.5;
 
 /**
  * Learnable bit-widths (specification §5): one hard-concrete gate z_j per droppable bit
- * j = 1..b-1 of a quantizer, nested from the least significant bit up: bit j is kept iff every
- * gate of bits ≥ j is on (`keep_j = Π_{i≥j} z_i`), and code k is kept iff `keep_{ℓ(k)+1}` (the
- * top level always is). The penalty is the expected number of bits `1 + Σ_j P(keep_j)`.
+ * j = 1..b-m of a quantizer (m = `minBits`, the bits that always stay), nested from the least
+ * significant bit up: bit j is kept iff every gate of bits ≥ j is on (`keep_j = Π_{i≥j} z_i`),
+ * and code k is kept iff `keep_{ℓ(k)+1}` (levels ≥ b-m always are). The penalty is the expected
+ * number of bits `m + Σ_j P(keep_j)`.
  *
  * @example
  * ```ts
@@ -72,9 +80,11 @@ export class BitGates {
   /** @throws {@link DropBitsConfigError} for bits outside 1..8, a negative λ, a target outside [1, bits], … */
   constructor(config: BitGatesConfig) {
     check(typeof config === 'object' && config !== null, 'config', config, 'an object such as { bits: 4 }');
-    checkKnownFields(config, ['bits', 'init', 'lambda', 'targetBits', 'lrScale', 'anneal', 'annealFactor', 'seed', 'name']);
+    checkKnownFields(config, ['bits', 'minBits', 'init', 'lambda', 'targetBits', 'lrScale', 'anneal', 'annealFactor', 'seed', 'name']);
     const { bits } = config;
     check(Number.isInteger(bits) && bits >= 1 && bits <= 8, 'bits', bits, 'an integer from 1 to 8');
+    const minBits = config.minBits ?? 1;
+    check(Number.isInteger(minBits) && minBits >= 1 && minBits <= 8, 'minBits', minBits, 'an integer from 1 to 8');
     const init = config.init ?? 3;
     check(Number.isFinite(init), 'init', init, 'a finite gate logit');
     const lambda = config.lambda ?? 0.01;
@@ -90,16 +100,21 @@ export class BitGates {
     const seed = config.seed ?? 0;
     check(Number.isInteger(seed), 'seed', seed, 'an integer');
     const name = config.name ?? 'bit_gates';
-    this.config = { bits, init, lambda, targetBits, lrScale, anneal, annealFactor, seed, name };
+    this.config = { bits, minBits, init, lambda, targetBits, lrScale, anneal, annealFactor, seed, name };
     this.seeds = new SeedStream(seed);
   }
 
-  /** Number of gates: b-1. */
-  get size(): number {
-    return this.config.bits - 1;
+  /** The bit-width with every gate closed: `min(minBits, bits)`. */
+  get floorBits(): number {
+    return Math.min(this.config.minBits, this.config.bits);
   }
 
-  /** The trained variable, `log a / lrScale` (shape `[b-1]`), created on first use. */
+  /** Number of gates: b - {@link floorBits}. */
+  get size(): number {
+    return this.config.bits - this.floorBits;
+  }
+
+  /** The trained variable, `log a / lrScale` (shape `[size]`), created on first use. */
   get logA(): tf.Variable {
     if (!this.logAVar) this.build();
     return this.logAVar!;
@@ -129,7 +144,7 @@ export class BitGates {
   }
 
   /**
-   * `keep_j = Π_{i≥j} z_i` for j = 1..b-1 (shape `[b-1]`): sampled gates in training,
+   * `keep_j = Π_{i≥j} z_i` for j = 1..size (shape `[size]`): sampled gates in training,
    * deterministic ones at inference.
    */
   keep(training: boolean, seed = this.seeds.next()): tf.Tensor {
@@ -152,7 +167,7 @@ export class BitGates {
   }
 
   /**
-   * `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..b-1 (differentiable). Sharpened gates (`anneal`)
+   * `P(keep_j) = Π_{i≥j} P(z_i > 0)` for j = 1..size (differentiable). Sharpened gates (`anneal`)
    * give the value; its gradient is that of the gates unsharpened, which does not vanish: a
    * sharpened gate far on one side of 0 is certain, and would otherwise no longer feel the penalty.
    */
@@ -165,9 +180,9 @@ export class BitGates {
     });
   }
 
-  /** Expected number of bits `1 + Σ_j P(keep_j)`, a differentiable scalar. */
+  /** Expected number of bits `floorBits + Σ_j P(keep_j)`, a differentiable scalar. */
   penalty(): tf.Scalar {
-    return tf.tidy(() => tf.add(1, tf.sum(this.keepProbabilities())) as tf.Scalar);
+    return tf.tidy(() => (this.size === 0 ? tf.scalar(this.floorBits) : (tf.add(this.floorBits, tf.sum(this.keepProbabilities())) as tf.Scalar)));
   }
 
   /** The loss term: `λ·E[bits]`, or `λ·max(0, E[bits] - targetBits)` with a budget. */
@@ -179,28 +194,29 @@ export class BitGates {
     });
   }
 
-  /** The bit-width after training: 1 + the number of bits whose deterministic gates (and all above) are on (> 0.5). */
+  /** The bit-width after training: {@link floorBits} + the number of bits whose deterministic gates (and all above) are on (> 0.5). */
   learnedBits(): number {
+    if (this.size === 0) return this.floorBits;
     const z = tf.tidy(() => deterministicHardConcrete(this.gateLogits()).dataSync());
-    let bits = 1;
+    let bits = this.floorBits;
     for (let j = this.size - 1; j >= 0 && z[j]! > ON; j--) bits++;
     return bits;
   }
 
-  /** The logit of the gate of the lowest bit the learned bit-width keeps (the next to drop), or null at 1 bit. */
+  /** The logit of the gate of the lowest bit the learned bit-width keeps (the next to drop), or null at {@link floorBits}. */
   lowestKeptLogit(): number | null {
     const bits = this.learnedBits();
-    return bits > 1 ? this.logits()[this.config.bits - bits]! / this.sharpness : null;
+    return bits > this.floorBits ? this.logits()[this.config.bits - bits]! / this.sharpness : null;
   }
 
   /**
    * Closes the gate of the lowest kept bit (its logit set to at most -0.1): the learned bit-width
    * drops by one. For fitting a budget after training ({@link fitBitBudget}).
-   * @returns false at 1 bit (nothing to drop)
+   * @returns false at {@link floorBits} (nothing to drop)
    */
   dropLowestBit(): boolean {
     const bits = this.learnedBits();
-    if (bits <= 1) return false;
+    if (bits <= this.floorBits) return false;
     const j = this.config.bits - bits;
     const values = Array.from(this.logA.dataSync());
     values[j] = Math.min(values[j]!, -0.1 / this.config.lrScale);
@@ -224,7 +240,7 @@ export class BitGates {
    * Quantizes `x` through the gates. Inference: nearest code of the learned sub-grid.
    * Training (our construction, after Bayesian Bits, van Baalen et al. 2020): with `r_d` the hard
    * rounding of x on the sub-grid with d dropped bits and the sampled `keep_j`,
-   * `x̂ = r_(b-1) + Σ_j keep_j·(r_(j-1) - r_j)`. With binary gates that is exactly the nearest kept
+   * `x̂ = r_(b-m) + Σ_j keep_j·(r_(j-1) - r_j)` (m = {@link floorBits}). With binary gates that is exactly the nearest kept
    * code of specification §5 (the lowest d bits dropped where `keep_1..keep_d = 0`); its value and
    * its gradients to x, α, σ come from the quantizer on that sub-grid, and
    * `∂x̂/∂keep_j = r_(j-1) - r_j` tells each gate what its bit is worth to the loss.
@@ -241,14 +257,13 @@ export class BitGates {
       const drop = tf.sum(tf.cast(tf.equal(keep, 0), 'int32'));
       onDrop?.(drop);
       const base = quantizer.apply(x, { training: true, mask: { drop } });
-      const bits = this.config.bits;
-      const levels = Array.from({ length: bits }, (_, d) => stopGradient(() => quantizer.apply(x, { training: false, mask: { drop: d } })));
+      const levels = Array.from({ length: this.size + 1 }, (_, d) => stopGradient(() => quantizer.apply(x, { training: false, mask: { drop: d } })));
       // keep_j - [keep_j > 0]: zero in value for binary gates, the gate's gradient path otherwise
       const gate = tf.sub(keep, stopGradient(() => tf.cast(tf.greater(keep, 0), 'float32')));
-      // Σ_j (r_(j-1) - r_j)·gate_j, one scalar gate at a time (a stacked [..., b-1] tensor would cost
+      // Σ_j (r_(j-1) - r_j)·gate_j, one scalar gate at a time (a stacked [..., size] tensor would cost
       // an interleaving copy and sums over a tiny last axis, both slow)
       let out = base;
-      for (let j = 1; j < bits; j++) out = tf.add(out, tf.mul(tf.sub(levels[j - 1]!, levels[j]!), tf.reshape(tf.slice(gate, [j - 1], [1]), [])));
+      for (let j = 1; j <= this.size; j++) out = tf.add(out, tf.mul(tf.sub(levels[j - 1]!, levels[j]!), tf.reshape(tf.slice(gate, [j - 1], [1]), [])));
       return out;
     });
   }
@@ -268,7 +283,7 @@ export class BitGates {
   assertFits(quantizer: Pick<Quantizer, 'grid'>): void {
     const { grid } = quantizer;
     check(
-      grid.bits === this.config.bits && grid.droppableBits === this.size,
+      grid.bits === this.config.bits && grid.droppableBits >= this.size,
       'quantizer.bits',
       grid.symmetricBinary ? 'symmetric binary' : grid.bits,
       `${this.config.bits} (these gates were built for a ${this.config.bits}-bit grid)`,
@@ -276,7 +291,7 @@ export class BitGates {
   }
 }
 
-/** `out_j = Π_{i≥j} v_i` along a 1-D tensor (b-1 ≤ 7 entries; slices, since tfjs has no cumprod). */
+/** `out_j = Π_{i≥j} v_i` along a 1-D tensor (≤ 7 entries; slices, since tfjs has no cumprod). */
 function reverseCumprod(v: tf.Tensor): tf.Tensor {
   const n = v.shape[0]!;
   if (n <= 1) return v;

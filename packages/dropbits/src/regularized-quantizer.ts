@@ -30,7 +30,7 @@ export interface QuantizerReport {
    * measured share of each d = 0..b-1; for DropBits also `expected[d]` = `p^d - p^(d+1)` (`p^m` for the largest d allowed, m = b − keepBits; 0 above it).
    */
   drop: { samples: number; frequency: number[]; expected?: number[] } | null;
-  /** BitGates: the gate logits and `P(keep_j)` for j = 1..b-1. */
+  /** BitGates: the gate logits and `P(keep_j)` for j = 1..b - minBits. */
   gates: { logA: number[]; keepProbability: number[] } | null;
 }
 

@@ -35,7 +35,9 @@ export interface ModelQuantConfig {
    * expected bits, as `modelReport().averageBits` averages them —, so layers may end up with
    * different bit-widths: the loss gets `λ·max(0, avg E[bits] - targetBits)` once (see
    * {@link QuantPlan.attachBitBudget}; λ defaults to 1 with a target: a constraint, no pressure
-   * below it) instead of one penalty per quantizer.
+   * below it) instead of one penalty per quantizer. `minBits` defaults to 2 for weights and 1 for
+   * unsigned activations (the signed 1-bit grid {-α, 0} has no positive value); set, it holds for
+   * every quantizer.
    */
   learnBits?: Omit<BitGatesConfig, 'bits' | 'name' | 'seed'> | null;
   /** Keep the first and last layers' weights float (default false: every layer is quantized). */

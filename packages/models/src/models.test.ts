@@ -147,15 +147,46 @@ describe('zoo', () => {
     const average = () => gates.reduce((a, g) => a + g.penalty().dataSync()[0]!, 0) / gates.length;
     const total = losses().reduce((a, b) => a + b, 0);
     expect(total).toBeCloseTo(1 * (average() - 2.5), 4); // λ = 1 (BUDGET_LAMBDA) times the excess
-    // four tensors at 1 bit bring the average under budget: no penalty, although the other three
-    // still hold ~4 bits each
-    for (const g of gates.slice(3)) g.logA.assign(tf.fill([3], -1));
+    // weights stop at 2 bits (their signed 1-bit grid {-α, 0} has no positive value), activations at 1
+    expect(gates.map((g) => g.logA.shape[0])).toEqual([2, 3, 2, 3, 2, 3, 2]);
+    // five tensors at their floor bring the average under budget: no penalty, although the other
+    // two still hold ~4 bits each
+    for (const g of gates.slice(2)) g.logA.assign(tf.fill(g.logA.shape, -1));
+    expect(average()).toBeCloseTo((2 * 3.97 + 2 + 1 + 2 + 1 + 2) / 7, 1);
     expect(average()).toBeLessThan(2.5);
     expect(losses().reduce((a, b) => a + b, 0)).toBe(0);
     // without a target each quantizer pays λ·E[bits] itself
     const free = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, learnBits: { lambda: 0.01 } });
     free.apply(x, { training: true });
     expect(free.calculateLosses().filter((l) => l.dataSync()[0]! > 0)).toHaveLength(7);
+  });
+
+  it("saves the gates' floor with the model, and loads a file written before it with gates down to 1 bit", async () => {
+    const x = tf.randomUniform([2, 28, 28, 1]);
+    const floors = (json: { modelTopology: { config: { layers: { config: Record<string, { bit_gates?: Record<string, unknown> } | undefined> }[] } } }) =>
+      json.modelTopology.config.layers.flatMap((l) => {
+        const gates = (l.config.weight_quant ?? l.config.activation_quant)?.bit_gates;
+        return gates ? [gates.min_bits] : [];
+      });
+    const model = lenet5({ method: 'srq', weightBits: 3, activationBits: 3, learnBits: { targetBits: 2.5 } });
+    model.predict(x);
+    await roundTrip(model, x);
+    const dir = tmp();
+    await model.save(fileSystem(dir));
+    const file = join(dir, 'model.json');
+    expect(floors(JSON.parse(readFileSync(file, 'utf8')))).toEqual([2, 1, 2, 1, 2, 1, 2]);
+    // as a file written before the floor: gates down to 1 bit, b - 1 = 2 logits for every tensor
+    const before = lenet5({ method: 'srq', weightBits: 3, activationBits: 3, learnBits: { targetBits: 2.5, minBits: 1 } });
+    before.predict(x);
+    await before.save(fileSystem(dir));
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    for (const l of json.modelTopology.config.layers) delete (l.config.weight_quant ?? l.config.activation_quant)?.bit_gates?.min_bits;
+    expect(floors(json)).toEqual(Array(7).fill(undefined));
+    const { srq: seal, ...rest } = json;
+    writeFileSync(file, JSON.stringify(sealModelJson(rest, seal.weights)));
+    const loaded = await tfl.loadLayersModel(fileSystem(dir));
+    expect(loaded.getWeights().map((w) => w.shape)).toEqual(before.getWeights().map((w) => w.shape));
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((before.predict(x) as tf.Tensor).dataSync()));
   });
 
   it('VGG-7 and ResNet-20 build for CIFAR-shaped input and run forward', () => {

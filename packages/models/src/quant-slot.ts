@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { BitGates, DropBits, regularize, type QuantizerReport, type RegularizedQuantizer } from '@srq/dropbits';
 import { Quantizer, type QuantizedCodes, type VariableFactory } from '@srq/quantizers';
-import type { TensorQuantConfig } from './quant-config';
+import { bitGatesFloor, type TensorQuantConfig } from './quant-config';
 
 /** Constructor arguments of a tfjs-layers Layer (not exported by name from tfjs-layers). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
@@ -35,7 +35,7 @@ export class QuantSlot {
     const name = `${layer.name}/${role}`;
     this.quantizer = new Quantizer({ ...config.quantizer, name });
     const regularizer = config.bitGates
-      ? new BitGates({ ...config.bitGates, bits: config.quantizer.bits, name: `${name}_gates` })
+      ? new BitGates({ ...config.bitGates, minBits: bitGatesFloor(config), bits: config.quantizer.bits, name: `${name}_gates` })
       : config.dropBits
         ? new DropBits(config.dropBits)
         : null;
