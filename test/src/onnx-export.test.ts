@@ -149,7 +149,7 @@ describe('ONNX export', () => {
     // the gates of the two lowest bits closed (logit −3): 2 of 4 bits learned (the weights' gates
     // are those of bits 1 and 2, above their floor of 2 bits; the activations' those of bits 1 to 3)
     const q = quantizeModel(model, { method: 'srq', weightBits: 4, activationBits: 4, learnBits: { init: 3, lrScale: 1 } });
-    for (const w of q.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d(w.shape[0] === 2 ? [-3, -3] : [-3, -3, 3]));
+    for (const w of q.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d(Array.from({ length: w.shape[0]! }, (_, j) => (j < 2 ? -3 : 3))));
     const x = tf.randomUniform([6, 8, 8, 2], 0, 1, 'float32', 11);
     const ours = q.predict(x) as tf.Tensor;
     const onnx = toOnnx(q);

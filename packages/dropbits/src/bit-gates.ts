@@ -182,7 +182,7 @@ export class BitGates {
 
   /** Expected number of bits `floorBits + Σ_j P(keep_j)`, a differentiable scalar. */
   penalty(): tf.Scalar {
-    return tf.tidy(() => (this.size === 0 ? tf.scalar(this.floorBits) : (tf.add(this.floorBits, tf.sum(this.keepProbabilities())) as tf.Scalar)));
+    return tf.tidy(() => tf.add(this.floorBits, tf.sum(this.keepProbabilities())) as tf.Scalar);
   }
 
   /** The loss term: `λ·E[bits]`, or `λ·max(0, E[bits] - targetBits)` with a budget. */
@@ -196,7 +196,6 @@ export class BitGates {
 
   /** The bit-width after training: {@link floorBits} + the number of bits whose deterministic gates (and all above) are on (> 0.5). */
   learnedBits(): number {
-    if (this.size === 0) return this.floorBits;
     const z = tf.tidy(() => deterministicHardConcrete(this.gateLogits()).dataSync());
     let bits = this.floorBits;
     for (let j = this.size - 1; j >= 0 && z[j]! > ON; j--) bits++;

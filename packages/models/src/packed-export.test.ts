@@ -48,7 +48,7 @@ describe('packed export', () => {
     const model = lenet5({ method: 'srq', weightBits: 4, activationBits: 4, learnBits: { init: 3, lrScale: 1 } });
     // the gates of the two lowest bits of every quantizer closed: 2 of 4 bits learned (weights have
     // gates for bits 1 and 2 only, above their floor of 2 bits; activations for bits 1 to 3)
-    for (const w of model.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d(w.shape[0] === 2 ? [-3, -3] : [-3, -3, 3]));
+    for (const w of model.weights.filter((v) => /_log_a$/.test(v.name))) w.write(tf.tensor1d(Array.from({ length: w.shape[0]! }, (_, j) => (j < 2 ? -3 : 3))));
     const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 5);
     const expected = Array.from((model.predict(x) as tf.Tensor).dataSync());
     const dir = tmp();
